@@ -1,0 +1,263 @@
+"""The command line: a few lines per command over `arxivwatch.jobs`, and the single exit point.
+
+Heavy libraries (scikit-learn, Jinja2, APScheduler, slack-sdk) are imported only inside
+the jobs that need them, so `arxivwatch --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from arxivwatch import __version__
+from arxivwatch.errors import ArxivwatchError, UsageError
+
+if TYPE_CHECKING:
+    from arxivwatch.config import Config
+
+log = logging.getLogger("arxivwatch")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the fix, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Offline, with no configuration: train on the bundled curated lists, score the
+    bundled sample of a real arXiv announcement feed (2024-11-28), write the digest to
+    DIR (digest.html, digest.txt, digest.md, slack.json) and print a ranked table per
+    profile."""
+    from arxivwatch.jobs import learn
+
+    learn.demo(Path(args.out), profile_names=args.profile or ())
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Parse the curated lists, enrich the listed arXiv ids with their metadata (export
+    API, cached in the store), train one classifier per profile, save the model
+    atomically, and print per-profile counts and cross-validated quality."""
+    from arxivwatch.jobs import learn
+
+    learn.train(_config(args), lists=args.list or (), offline=args.offline, profile_names=args.profile or ())
+    return 0
+
+
+def _cmd_poll(args: argparse.Namespace) -> int:
+    """Fetch the new announcements of the configured categories (or, with --since, a
+    date range through the export API), store them, and score what is new. Polling
+    the same announcement twice stores nothing new."""
+    from arxivwatch.jobs import poll
+
+    poll.poll(_config(args), since=args.since, until=args.until)
+    return 0
+
+
+def _cmd_digest(args: argparse.Namespace) -> int:
+    """Build and send the due digest to each enabled channel (or to --channel). A
+    digest is recorded pending before it is sent and sent once the channel accepted
+    it; a digest already accepted is never sent again. --dry-run renders without
+    sending or recording."""
+    from arxivwatch.jobs import digest
+
+    digest.digest(_config(args), period=args.period, channels=args.channel, dry_run=args.dry_run)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: poll and send digests on the configured schedule, catching up on
+    what was missed while it was down. --once does what is due now and exits."""
+    from arxivwatch import scheduler
+
+    return int(scheduler.run(_config(args), once=args.once))
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    """Score papers given as JSON lines ({"id","title","abstract","categories"}) and
+    write JSON lines ({"id","scores":{profile: value},"reasons":{profile: [...]}}), in
+    input order, as they come."""
+    from arxivwatch.jobs import learn
+
+    learn.score_lines(_config(args), args.input)
+    return 0
+
+
+def _cmd_lists_show(args: argparse.Namespace) -> int:
+    """Print the entries parsed from one curated list (a file or a URL), one JSON
+    object per line: arxiv_id, title, urls, year, venue, section, text, source."""
+    from arxivwatch.jobs import learn
+
+    learn.show_list(_config(args), args.path_or_url)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Show the last poll and its outcome, papers stored, model age and quality,
+    digests per channel and the next scheduled runs. --json for scripts; --check
+    exits 1 when the last poll failed or is overdue."""
+    from arxivwatch.jobs import status
+
+    return status.status(_config(args), as_json=args.json, check=args.check)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from arxivwatch import config
+
+    return config.load(args.config)
+
+
+def _doc(func: Callable[..., object]) -> str:
+    return " ".join((func.__doc__ or "").split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $ARXIVWATCH_CONFIG, else ./arxivwatch.toml, else defaults)",
+    )
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more (debug level)")
+    common.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors")
+
+    parser = _Parser(
+        prog="arxivwatch",
+        description="Watch arXiv for a research group: score new papers against topic profiles "
+        "learned from curated paper lists and send a ranked, explained digest.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"arxivwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        doc = _doc(func)
+        p = sub.add_parser(name, help=doc.split(". ")[0] + ".", description=doc, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", _cmd_demo)
+    p.add_argument(
+        "--out", metavar="DIR", default="digest", help="folder for the digest files (default: ./digest)"
+    )
+    p.add_argument("--profile", action="append", metavar="NAME", help="only this profile (repeatable)")
+
+    p = add("train", _cmd_train)
+    p.add_argument(
+        "--list",
+        action="append",
+        metavar="PATH_OR_URL",
+        help="a curated list to train on (repeatable; default: [training] lists, else the bundled ones)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not ask arXiv for metadata; use what the lists and the cache hold",
+    )
+    p.add_argument("--profile", action="append", metavar="NAME", help="only this profile (repeatable)")
+
+    p = add("poll", _cmd_poll)
+    p.add_argument("--since", type=_date, metavar="DATE", help="first submission date to fetch (YYYY-MM-DD)")
+    p.add_argument(
+        "--until", type=_date, metavar="DATE", help="last submission date to fetch (default: today)"
+    )
+
+    p = add("digest", _cmd_digest)
+    p.add_argument("--period", choices=["day", "week"], help="the period to cover (default: [digest] period)")
+    p.add_argument(
+        "--channel",
+        choices=["email", "slack", "file", "stdout"],
+        action="append",
+        help="where to send it (repeatable; default: every enabled channel, else stdout)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="render and print without sending or recording")
+
+    p = add("run", _cmd_run)
+    p.add_argument(
+        "--once", action="store_true", help="do what is due now (poll, and any digest due) and exit"
+    )
+
+    p = add("score", _cmd_score)
+    p.add_argument(
+        "--input", default="-", metavar="FILE", help="JSON lines to score, or - for stdin (default)"
+    )
+
+    lists = sub.add_parser(
+        "lists", help="Inspect curated lists.", description="Inspect curated lists.", parents=[common]
+    )
+    lists_sub = lists.add_subparsers(dest="lists_command", metavar="COMMAND", parser_class=_Parser)
+    p = lists_sub.add_parser(
+        "show",
+        help=_doc(_cmd_lists_show).split(". ")[0] + ".",
+        description=_doc(_cmd_lists_show),
+        parents=[common],
+    )
+    p.set_defaults(func=_cmd_lists_show)
+    p.add_argument("path_or_url", metavar="PATH_OR_URL", help="a markdown file or an http(s) URL")
+
+    p = add("status", _cmd_status)
+    p.add_argument("--json", action="store_true", help="print JSON for scripts and health checks")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the last poll failed or is older than the schedule allows",
+    )
+    return parser
+
+
+def _date(text: str) -> object:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-11-28") from e
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.WARNING
+    if getattr(args, "verbose", False) or getattr(args, "debug", False):
+        level = logging.DEBUG
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "mail.log"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The single exit point: an ArxivwatchError becomes one line on stderr and its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "func", None) is None:
+            build_parser().print_help()
+            return 2
+        _setup_logging(args)
+        return int(args.func(args))
+    except ArxivwatchError as e:
+        if debug:
+            raise
+        print(f"Error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `arxivwatch score | head`); not an error of ours
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

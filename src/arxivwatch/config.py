@@ -1,0 +1,360 @@
+"""Configuration: the only reader of TOML files and of ARXIVWATCH_* environment variables.
+
+Where the file comes from, first match wins: `--config FILE`, `$ARXIVWATCH_CONFIG`,
+`./arxivwatch.toml`, else the built-in defaults. Every key can then be overridden by
+`ARXIVWATCH_<SECTION>_<KEY>` (lists comma-separated). Everything is validated when loaded:
+an unknown key, a wrong type, a bad cron expression or time zone is a ConfigError (exit 2)
+whose one line names the key and the fix.
+
+Secrets never sit in the file: `email.password_env`, `slack.token_env` and
+`slack.webhook_url_env` name environment variables, read by `secret()` at the edge.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from arxivwatch.errors import ConfigError
+
+ENV_FILE = "ARXIVWATCH_CONFIG"
+LOCAL_FILE = "arxivwatch.toml"
+DEFAULT_PROFILES = "profiles"
+
+
+@dataclass(frozen=True)
+class ArxivConfig:
+    categories: tuple[str, ...] = ("cs.CV", "eess.IV", "cs.LG")
+    api_url: str = "https://export.arxiv.org/api/query"
+    feed_url: str = "https://rss.arxiv.org/rss"
+    contact: str = ""
+    min_interval: float = 3.0  # seconds between requests, as arXiv asks; never lower it
+    budget: float = 600.0  # seconds one step may spend retrying before it fails
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = ""  # "" = the platform's user data dir / arxivwatch.db
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    lists: tuple[str, ...] = ()  # () = the bundled snapshots
+    profiles: str = DEFAULT_PROFILES
+    model: str = ""  # "" = model.npz next to the database
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    timezone: str = "UTC"
+    poll: str = "30 5 * * *"
+    digest: str = "0 8 * * mon"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    period: str = "week"
+    top_n: int = 10
+    min_score: float | None = None
+    send_empty: bool = True
+    templates: str = ""
+    folder: str = ""  # where the file channel writes; "" = <data dir>/digests
+    flag_updated: bool = False  # show a new version of an already-sent paper, flagged "updated"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "ARXIVWATCH_SMTP_PASSWORD"  # noqa: S105 (the name of a variable, not a secret)
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    enabled: bool = False
+    token_env: str = "SLACK_BOT_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
+    channel: str = ""
+    webhook_url_env: str = ""
+    api_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class Config:
+    arxiv: ArxivConfig = field(default_factory=ArxivConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    source: str = "built-in defaults"  # the file it came from, for messages
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against this
+
+    @property
+    def db_path(self) -> Path:
+        if self.storage.path:
+            return self._resolve(self.storage.path)
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("arxivwatch", appauthor=False)) / "arxivwatch.db"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.db_path.parent
+
+    @property
+    def model_path(self) -> Path:
+        return self._resolve(self.training.model) if self.training.model else (self.data_dir / "model.npz")
+
+    @property
+    def lists_cache(self) -> Path:
+        return self.data_dir / "lists"
+
+    @property
+    def digest_folder(self) -> Path:
+        return self._resolve(self.digest.folder) if self.digest.folder else (self.data_dir / "digests")
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self._resolve(self.digest.templates) if self.digest.templates else None
+
+    @property
+    def profiles_dir(self) -> Path | None:
+        """The user's profiles folder, or None for the shipped profiles.
+
+        The default name `profiles` is used only when such a folder exists beside the
+        configuration; a folder named explicitly must exist.
+        """
+        folder = self._resolve(self.training.profiles)
+        if self.training.profiles == DEFAULT_PROFILES and not folder.is_dir():
+            return None
+        return folder
+
+    def _resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "arxiv": ArxivConfig,
+    "storage": StorageConfig,
+    "training": TrainingConfig,
+    "schedule": ScheduleConfig,
+    "digest": DigestConfig,
+    "email": EmailConfig,
+    "slack": SlackConfig,
+}
+
+
+def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load, merge and validate the configuration (see the module docstring for the order)."""
+    env = os.environ if env is None else env
+    file = _find_file(path, env)
+    raw: dict[str, Any] = _read_toml(file) if file else {}
+    config = Config(
+        source=str(file) if file else "built-in defaults",
+        base_dir=file.parent.resolve() if file else Path.cwd(),
+    )
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{config.source}: unknown section [{unknown[0]}]",
+            hint=f"the sections are {', '.join(SECTIONS)}",
+        )
+    sections = {}
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{config.source}: [{name}] must be a table", hint="see the README")
+        sections[name] = _build_section(name, cls, table, env, config.source)
+    config = replace(config, **sections)
+    _validate(config)
+    return config
+
+
+def secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value of the environment variable `name` (None when unset or empty)."""
+    if not name:
+        return None
+    value = (os.environ if env is None else env).get(name, "")
+    return value or None
+
+
+def _find_file(path: str | None, env: Mapping[str, str]) -> Path | None:
+    if path:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ConfigError(f"config file {file} not found", hint="check the --config path")
+        return file
+    if env.get(ENV_FILE):
+        file = Path(env[ENV_FILE]).expanduser()
+        if not file.is_file():
+            raise ConfigError(
+                f"config file {file} (from ${ENV_FILE}) not found",
+                hint=f"fix or unset {ENV_FILE}",
+            )
+        return file
+    local = Path(LOCAL_FILE)
+    return local if local.is_file() else None
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: not valid TOML ({e})", hint="fix the syntax") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{file}: cannot be read ({e})", hint="check the file") from e
+
+
+def _build_section(
+    name: str, cls: type[Any], table: dict[str, Any], env: Mapping[str, str], source: str
+) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                f"{source}: unknown key [{name}] {key}",
+                hint=f"the keys of [{name}] are {', '.join(known)}",
+            )
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for key, f in known.items():
+        env_name = f"ARXIVWATCH_{name.upper()}_{key.upper()}"
+        where = f"[{name}] {key}"
+        if env.get(env_name) is not None:
+            value = _from_env(env[env_name], getattr(defaults, key), f.type, f"{env_name}")
+        elif key in table:
+            value = _check_type(table[key], getattr(defaults, key), f.type, f"{source}: {where}")
+        else:
+            continue
+        values[key] = value
+    return cls(**values)
+
+
+def _kind(default: Any, annotation: Any) -> str:
+    text = str(annotation)
+    if isinstance(default, bool):
+        return "boolean"
+    if isinstance(default, int):
+        return "integer"
+    if isinstance(default, float) or "float" in text:
+        return "number"
+    if isinstance(default, tuple):
+        return "list of strings"
+    return "string"
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _check_type(value: Any, default: Any, annotation: Any, where: str) -> Any:
+    kind = _kind(default, annotation)
+    ok = {
+        "boolean": isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "list of strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "string": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ConfigError(f"{where} must be {_article(kind)}, got {value!r}", hint="fix its value")
+    if kind == "list of strings":
+        return tuple(value)
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _from_env(text: str, default: Any, annotation: Any, name: str) -> Any:
+    kind = _kind(default, annotation)
+    try:
+        if kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+                raise ValueError(text)
+            return lowered in {"true", "1", "yes", "on"}
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError as e:
+        raise ConfigError(
+            f"environment variable {name} must be {_article(kind)}, got {text!r}", hint="fix or unset it"
+        ) from e
+    if kind == "list of strings":
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    return text
+
+
+def _validate(config: Config) -> None:
+    src = config.source
+    if not config.arxiv.categories:
+        raise ConfigError(f"{src}: [arxiv] categories is empty", hint="name at least one, e.g. cs.CV")
+    if config.arxiv.min_interval < 3.0:
+        raise ConfigError(
+            f"{src}: [arxiv] min_interval must be at least 3 seconds",
+            hint="arXiv asks for one request every 3 s",
+        )
+    for key in ("api_url", "feed_url"):
+        url = getattr(config.arxiv, key)
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{src}: [arxiv] {key} must be an http(s) URL, got {url!r}", hint="fix it")
+    if config.digest.period not in ("day", "week"):
+        raise ConfigError(
+            f'{src}: [digest] period must be "day" or "week", got {config.digest.period!r}',
+            hint="fix its value",
+        )
+    if config.digest.top_n < 1:
+        raise ConfigError(f"{src}: [digest] top_n must be at least 1", hint="fix its value")
+    if config.digest.min_score is not None and not 0.0 <= config.digest.min_score <= 1.0:
+        raise ConfigError(f"{src}: [digest] min_score must be between 0 and 1", hint="fix its value")
+    if config.email.security not in ("starttls", "ssl", "none"):
+        raise ConfigError(
+            f"{src}: [email] security must be starttls, ssl or none, got {config.email.security!r}",
+            hint="fix its value",
+        )
+    if config.email.enabled and not (config.email.sender and config.email.recipients):
+        raise ConfigError(
+            f"{src}: [email] is enabled but sender or recipients is empty",
+            hint="set both, or set enabled = false",
+        )
+    if config.slack.enabled and not (config.slack.channel or config.slack.webhook_url_env):
+        raise ConfigError(
+            f"{src}: [slack] is enabled but neither channel nor webhook_url_env is set",
+            hint="set channel (with a bot token in token_env) or webhook_url_env",
+        )
+    _validate_schedule(config)
+
+
+def _validate_schedule(config: Config) -> None:
+    src = config.source
+    try:
+        zone = ZoneInfo(config.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(
+            f"{src}: [schedule] timezone {config.schedule.timezone!r} is not a known time zone",
+            hint="use an IANA name such as UTC or Europe/Berlin",
+        ) from e
+    from apscheduler.triggers.cron import CronTrigger
+
+    for key in ("poll", "digest"):
+        expr = getattr(config.schedule, key)
+        try:
+            CronTrigger.from_crontab(expr, timezone=zone)
+        except ValueError as e:
+            raise ConfigError(
+                f"{src}: [schedule] {key} = {expr!r} is not a valid cron expression ({e})",
+                hint='use five fields: minute hour day month weekday, e.g. "0 8 * * mon"',
+            ) from e

@@ -1,0 +1,336 @@
+"""Jobs on the learning side: show a list, train, score JSON lines, and the offline demo."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.errors import ArxivError, ListError, UsageError
+from arxivwatch.jobs import arxiv_client, load_model, open_store
+from arxivwatch.models import CuratedEntry, Digest, Paper, Profile, Score
+
+if TYPE_CHECKING:
+    from arxivwatch.config import Config
+    from arxivwatch.lists import LoadedList
+    from arxivwatch.model import Model
+    from arxivwatch.store import Store
+
+log = logging.getLogger("arxivwatch.train")
+
+BACKGROUND_LIMIT = 20_000  # papers from the store used as negatives, newest first
+LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
+
+
+def sample_feed() -> bytes:
+    """The bundled sample: cs.CV, eess.IV and cs.LG items of the real 2024-11-28 feed."""
+    ref = resources.files("arxivwatch") / "data" / "sample-feed.xml.gz"
+    return gzip.decompress(ref.read_bytes())
+
+
+def sample_papers() -> list[Paper]:
+    from arxivwatch.arxiv.parse import parse_feed
+
+    return list(parse_feed(sample_feed(), source="bundled sample feed").papers)
+
+
+def show_list(config: Config, path_or_url: str, out: IO[str] | None = None) -> int:
+    """Print one curated list's entries as JSON lines; returns how many."""
+    out = out or sys.stdout
+    loaded = _load_lists(config, [path_or_url], offline=False)
+    entries = _parse(loaded)
+    for entry in entries:
+        out.write(json.dumps(entry.as_json(), ensure_ascii=False) + "\n")
+    return len(entries)
+
+
+def train(
+    config: Config,
+    lists: Sequence[str] = (),
+    *,
+    offline: bool = False,
+    profile_names: Sequence[str] = (),
+    clock: Clock | None = None,
+    out: IO[str] | None = None,
+) -> Model:
+    """Parse the lists, enrich listed ids (cached), train, save atomically, print the metrics."""
+    from arxivwatch import model as model_io
+    from arxivwatch import train as trainer
+
+    clock = clock or SystemClock()
+    profiles = _profiles(config.profiles_dir, profile_names)
+    loaded = _load_lists(config, lists or config.training.lists, offline=offline)
+    entries = _parse(loaded)
+    with open_store(config, clock) as store:
+        metadata = _metadata(config, store, entries, offline=offline, clock=clock)
+        background = store.recent_papers(BACKGROUND_LIMIT) or sample_papers()
+    model = trainer.train(
+        entries,
+        profiles,
+        metadata=metadata,
+        background=background,
+        sources=[(item.source, item.sha256) for item in loaded],
+        progress=sys.stderr.isatty(),
+    )
+    model_io.save(model, config.model_path)
+    print_metrics(model, out or sys.stdout)
+    log.info("model saved to %s", config.model_path)
+    return model
+
+
+def score_lines(config: Config, source: str, out: IO[str] | None = None) -> int:
+    """Score JSON lines from a file or stdin, streaming JSON lines out in input order."""
+    from arxivwatch.score import score_stream
+
+    out = out or sys.stdout
+    model = load_model(config)
+    count = 0
+    with _open_input(source) as stream:
+        for paper, scores in score_stream(model, _read_papers(stream, source), batch_size=256):
+            record = {
+                "id": paper.id,
+                "scores": {name: round(s.value, 4) for name, s in scores.items()},
+                "reasons": {name: list(s.reasons) for name, s in scores.items()},
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            count += 1
+    return count
+
+
+def score_new(store: Store, model: Model) -> int:
+    """Score the stored papers the current model has not scored yet; returns how many."""
+    from arxivwatch.score import Scorer
+
+    papers = store.unscored(model_id(model))
+    if not papers:
+        return 0
+    scorer = Scorer(model)
+    results = scorer.score(papers)
+    store.save_scores(model_id(model), [s for per in results for s in per.values()])
+    return len(papers)
+
+
+def model_id(model: Model) -> str:
+    return model.trained_at.isoformat()
+
+
+def thresholds(model: Model, profiles: Sequence[Profile], min_score: float | None) -> dict[str, float]:
+    """Each profile's threshold: the configured min_score if set, else the profile's own
+    override, else the one training chose."""
+    result = {}
+    for profile in profiles:
+        if min_score is not None:
+            result[profile.name] = min_score
+        elif profile.threshold is not None:
+            result[profile.name] = profile.threshold
+        else:
+            result[profile.name] = model.threshold(profile.name)
+    return result
+
+
+def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | None = None) -> Digest:
+    """Train on the bundled lists, score the bundled feed, write and print the digest.
+
+    No configuration and no network: the same train, score, select and render code as the
+    real commands, fed with the bundled data.
+    """
+    from arxivwatch import digest as selector
+    from arxivwatch import lists as list_io
+    from arxivwatch import render
+    from arxivwatch import train as trainer
+    from arxivwatch.arxiv.parse import parse_feed
+    from arxivwatch.deliver import file as file_channel
+    from arxivwatch.score import Scorer
+
+    profiles = _profiles(None, profile_names)
+    loaded = [list_io.load(str(path), cache_dir=out_dir, offline=True) for path in list_io.BUNDLED]
+    feed = parse_feed(sample_feed(), source="bundled sample feed")
+    model = trainer.train(
+        _parse(loaded),
+        profiles,
+        metadata={},
+        background=list(feed.papers),
+        sources=[(item.source, item.sha256) for item in loaded],
+    )
+    fresh = [p for p in feed.papers if p.announce_type in ("new", "cross")]
+    scores = dict(zip((p.id for p in fresh), Scorer(model).score(fresh), strict=True))
+    day = feed.announced or (fresh[0].announced if fresh and fresh[0].announced else None)
+    if day is None:
+        raise ListError("the bundled sample feed has no announcement date", hint="reinstall arxivwatch")
+    digest = selector.select(
+        fresh,
+        scores,
+        profiles,
+        thresholds(model, profiles, None),
+        period="day",
+        start=day,
+        end=day,
+        channel="file",
+    )
+    message = render.render(digest)
+    paths = file_channel.write_files(message, out_dir)
+    print_digest(digest, out or sys.stdout)
+    print(f"\nWrote {', '.join(str(p) for p in paths)}", file=out or sys.stdout)
+    return digest
+
+
+def print_digest(digest: Digest, out: IO[str]) -> None:
+    """A ranked table per profile: rank, score, title, why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=max(100, Console(file=out).width), highlight=False)
+    console.print(
+        f"arxivwatch digest {digest.start} .. {digest.end}: "
+        f"{digest.count} papers picked of {digest.scanned} scanned"
+    )
+    for section in digest.sections:
+        table = Table(title=f"{section.profile.title} ({len(section.items)})", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("score", justify="right")
+        table.add_column("title", overflow="fold", ratio=3)
+        table.add_column("why", overflow="fold", ratio=2)
+        for rank, item in enumerate(section.items, 1):
+            why = "; ".join(item.reasons[:4])
+            table.add_row(str(rank), f"{item.score:.2f}", item.paper.title, why, markup=False)  # type: ignore[call-arg]
+        console.print(table)
+
+
+def print_metrics(model: Model, out: IO[str]) -> None:
+    """Per profile: positives, negatives, cross-validated AP and P@10, threshold, warnings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="arxivwatch model", title_justify="left")
+    for column in ("profile", "positives", "negatives", "CV avg precision", "CV P@10", "threshold"):
+        table.add_column(column, justify="left" if column == "profile" else "right")
+    warnings = []
+    for name, m in model.metrics.items():
+        table.add_row(
+            name,
+            str(m.positives),
+            str(m.negatives),
+            f"{m.average_precision:.3f}",
+            f"{m.precision_at_10:.2f}",
+            f"{m.threshold:.2f}",
+        )
+        if m.warning:
+            warnings.append(f"warning: {name}: {m.warning}")
+    console = Console(file=out, width=100, highlight=False)
+    console.print(table)
+    for line in warnings:
+        console.print(line, markup=False)
+
+
+def _profiles(folder: Path | None, names: Sequence[str]) -> list[Profile]:
+    from arxivwatch import profiles as profile_io
+
+    profiles = profile_io.load_profiles(folder)
+    return profile_io.select(profiles, names) if names else profiles
+
+
+def _load_lists(config: Config, sources: Iterable[str], *, offline: bool) -> list[LoadedList]:
+    from arxivwatch import lists as list_io
+
+    names = list(sources) or [str(p) for p in list_io.BUNDLED]
+    loaded = [list_io.load(name, cache_dir=config.lists_cache, offline=offline) for name in names]
+    for item in loaded:
+        if item.warning:
+            log.warning("%s", item.warning)
+    return loaded
+
+
+def _parse(loaded: Sequence[LoadedList]) -> list[CuratedEntry]:
+    from arxivwatch import curated
+
+    entries: list[CuratedEntry] = []
+    for item in loaded:
+        parsed = curated.parse(item.text, item.source)
+        if not parsed:
+            raise ListError(
+                f"{item.source}: no paper entries found",
+                hint="is it a markdown list of paper links? see `arxivwatch lists show`",
+            )
+        entries.extend(parsed)
+    return entries
+
+
+def _metadata(
+    config: Config, store: Store, entries: Sequence[CuratedEntry], *, offline: bool, clock: Clock
+) -> dict[str, Paper]:
+    """arXiv metadata for the listed ids: from the store's cache, the rest fetched and cached."""
+    ids = sorted({e.arxiv_id for e in entries if e.arxiv_id})
+    cached = store.get_metadata(ids)
+    missing = [i for i in ids if i not in cached]
+    if not missing or offline:
+        if missing:
+            log.info("offline: %d listed ids have no cached metadata; using their titles", len(missing))
+        return cached
+    fetched: list[Paper] = []
+    try:
+        with arxiv_client(config, clock) as client:
+            for batch in _progress(_chunks(missing, LOOKUP_BATCH), len(missing), "arXiv metadata"):
+                papers = client.lookup(batch)
+                store.put_metadata(papers)  # cache as we go: an interrupted run keeps what it got
+                fetched.extend(papers)
+    except ArxivError as e:
+        log.warning("could not fetch metadata for all listed ids (%s); training on what is cached", e)
+    return {**cached, **{p.id: p for p in fetched}}
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _progress(batches: Iterator[list[str]], total: int, label: str) -> Iterator[list[str]]:
+    """A progress bar on a terminal (rich), silence elsewhere."""
+    if not sys.stderr.isatty():
+        yield from batches
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        for batch in batches:
+            yield batch
+            bar.advance(task, len(batch))
+
+
+def _open_input(source: str) -> IO[str]:
+    if source == "-":
+        return sys.stdin
+    try:
+        return Path(source).open(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot read {source} ({e.strerror})", hint="check the --input path") from e
+
+
+def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
+    label = "stdin" if name == "-" else name
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            yield Paper(
+                id=str(obj["id"]),
+                title=str(obj["title"]),
+                abstract=str(obj.get("abstract") or ""),
+                categories=tuple(obj.get("categories") or ()),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise UsageError(
+                f'{label} line {number}: not a JSON object with "id" and "title"',
+                hint='give one {"id","title","abstract","categories"} object per line',
+            ) from e
+
+
+__all__ = ["Score", "demo", "score_lines", "show_list", "train"]

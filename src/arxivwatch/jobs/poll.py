@@ -1,0 +1,151 @@
+"""The poll job: fetch announcements (feed) or a date range (export API), store, then score.
+
+Papers are stored before they are scored: a poll whose scoring fails has lost nothing,
+and the next poll (or digest) scores what is still unscored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.errors import ArxivError, ModelError
+from arxivwatch.jobs import arxiv_client, load_model, open_store, today
+from arxivwatch.models import Paper
+
+if TYPE_CHECKING:
+    from arxivwatch.config import Config
+    from arxivwatch.store import Store
+
+log = logging.getLogger("arxivwatch.poll")
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    outcome: str  # "announcement" | "no announcement" | "not modified"
+    new: int
+    updated: int
+    scored: int
+    requests: int
+
+
+def poll(
+    config: Config,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    clock: Clock | None = None,
+) -> PollOutcome:
+    """Fetch, store, score. A failure is recorded in the store, then raised."""
+    from arxivwatch.store import PollRun
+
+    clock = clock or SystemClock()
+    source = "api" if since else "feed"
+    with open_store(config, clock) as store:
+        try:
+            result = _fetch_and_store(config, store, clock, since=since, until=until)
+        except ArxivError as e:
+            store.record_poll(
+                PollRun(
+                    at=clock.now(),
+                    source=source,
+                    outcome="failed",
+                    reason=str(e),
+                    new=0,
+                    updated=0,
+                    requests=0,
+                    announced=None,
+                )
+            )
+            store.beat("poll", False, str(e))
+            raise
+        scored = _score(store, config)
+        store.beat("poll", True, f"{result.outcome}: {result.new} new")
+    outcome = replace(result, scored=scored)
+    log.info(
+        "poll: %s, %d new, %d updated, %d scored, %d request(s)",
+        outcome.outcome,
+        outcome.new,
+        outcome.updated,
+        outcome.scored,
+        outcome.requests,
+    )
+    return outcome
+
+
+def catch_up(config: Config, *, clock: Clock | None = None) -> PollOutcome | None:
+    """Backfill through the export API the days since the last successful poll, if any were missed.
+
+    Returns None when there is nothing to catch up (never polled, or polled within a day).
+    """
+    clock = clock or SystemClock()
+    with open_store(config, clock) as store:
+        last = store.last_successful_poll()
+    if last is None:
+        return None
+    gap_start = last.at.date()
+    now = today(config, clock)
+    if (now - gap_start) < timedelta(days=2):
+        return None
+    log.info("catching up: %s .. %s through the export API", gap_start, now)
+    return poll(config, since=gap_start, until=now, clock=clock)
+
+
+def _fetch_and_store(
+    config: Config, store: Store, clock: Clock, *, since: date | None, until: date | None
+) -> PollOutcome:
+    from arxivwatch.store import PollRun
+
+    categories = config.arxiv.categories
+    with arxiv_client(config, clock) as client:
+        if since is not None:
+            end = until or today(config, clock)
+            papers = [_with_announced(p) for p in client.search(categories, since, end)]
+            announced = None
+            outcome = "announcement" if papers else "no announcement"
+        else:
+            key = "+".join(categories)
+            etag, modified = store.get_feed_state(key)
+            fetch = client.fetch_feed(categories, etag=etag, last_modified=modified)
+            if fetch.result is None:
+                papers, announced, outcome = [], None, "not modified"
+            else:
+                papers = list(fetch.result.papers)
+                announced = fetch.result.announced
+                outcome = "announcement" if papers else "no announcement"
+        requests = client.requests
+    run = PollRun(
+        at=clock.now(),
+        source="api" if since else "feed",
+        outcome=outcome,
+        reason="",
+        new=0,
+        updated=0,
+        requests=requests,
+        announced=announced,
+    )
+    stored = store.store_poll(papers, run, announced=announced)
+    if since is None and fetch.result is not None:
+        store.set_feed_state(key, fetch.etag, fetch.last_modified)
+    return PollOutcome(outcome, len(stored.new), len(stored.updated), 0, requests)
+
+
+def _with_announced(paper: Paper) -> Paper:
+    """Export API papers carry no announcement date; their first submission stands in for it."""
+    if paper.announced or paper.submitted is None:
+        return paper
+    return replace(paper, announced=paper.submitted.date())
+
+
+def _score(store: Store, config: Config) -> int:
+    from arxivwatch.jobs.learn import score_new
+
+    try:
+        model = load_model(config)
+    except ModelError as e:
+        log.warning("papers stored but not scored: %s", e)
+        return 0
+    return score_new(store, model)

@@ -1,0 +1,172 @@
+"""The status job: what the store, the model and the schedule say, for people and for health checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.errors import ModelError
+from arxivwatch.jobs import load_model, open_store
+
+if TYPE_CHECKING:
+    from arxivwatch.config import Config
+
+GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
+
+
+def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
+    """Everything `status` shows, as plain JSON-ready values."""
+    clock = clock or SystemClock()
+    now = clock.now()
+    with open_store(config, clock) as store:
+        last = store.last_poll()
+        report: dict[str, Any] = {
+            "database": str(config.db_path),
+            "papers_stored": store.count_papers(),
+            "last_poll": None
+            if last is None
+            else {
+                "at": last.at.isoformat(),
+                "source": last.source,
+                "outcome": last.outcome,
+                "reason": last.reason,
+                "new_papers": last.new,
+                "updated_papers": last.updated,
+                "announced": last.announced.isoformat() if last.announced else None,
+            },
+            "digests": [
+                {
+                    "key": d.key,
+                    "channel": d.channel,
+                    "status": d.status,
+                    "papers": len(d.items),
+                    "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                }
+                for d in [*store.last_digests(), *store.pending_digests()]
+            ],
+            "heartbeats": {
+                job: {"at": at.isoformat(), "ok": ok, "detail": detail}
+                for job, (at, ok, detail) in store.heartbeats().items()
+            },
+        }
+    report["model"] = _model(config)
+    report["next_runs"] = {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")}
+    problem = check_problem(
+        config, last_at=last.at if last else None, outcome=last.outcome if last else None, now=now
+    )
+    report["healthy"] = problem is None
+    report["problem"] = problem
+    return report
+
+
+def status(
+    config: Config,
+    *,
+    as_json: bool = False,
+    check: bool = False,
+    clock: Clock | None = None,
+    out: IO[str] | None = None,
+) -> int:
+    """Print the status; with check, return 1 when the last poll failed or is overdue."""
+    out = out or sys.stdout
+    report = collect(config, clock)
+    if as_json:
+        out.write(json.dumps(report, indent=2) + "\n")
+    else:
+        _print(report, out)
+    if check and report["problem"]:
+        if not as_json:
+            print(f"unhealthy: {report['problem']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_problem(
+    config: Config, *, last_at: datetime | None, outcome: str | None, now: datetime
+) -> str | None:
+    """Why the poller looks unhealthy, or None."""
+    if last_at is None:
+        return "never polled"
+    if outcome == "failed":
+        return "the last poll failed"
+    due = _previous(config, "poll", now - GRACE)
+    if due is not None and last_at < due:
+        return (
+            f"the last poll ({last_at:%Y-%m-%d %H:%M} UTC) is older than the poll due at {due:%Y-%m-%d %H:%M}"
+        )
+    return None
+
+
+def _model(config: Config) -> dict[str, Any]:
+    try:
+        model = load_model(config)
+    except ModelError as e:
+        return {"path": str(config.model_path), "error": str(e)}
+    return {
+        "path": str(config.model_path),
+        "trained_at": model.trained_at.isoformat(),
+        "profiles": {
+            name: {
+                "positives": m.positives,
+                "negatives": m.negatives,
+                "average_precision": round(m.average_precision, 3),
+                "precision_at_10": round(m.precision_at_10, 3),
+                "threshold": round(m.threshold, 3),
+            }
+            for name, m in model.metrics.items()
+        },
+    }
+
+
+def _trigger(config: Config, job: str) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(
+        getattr(config.schedule, job), timezone=ZoneInfo(config.schedule.timezone)
+    )
+
+
+def _next(config: Config, job: str, now: datetime) -> datetime | None:
+    fire: datetime | None = _trigger(config, job).get_next_fire_time(None, now)
+    return fire
+
+
+def _previous(config: Config, job: str, before: datetime) -> datetime | None:
+    """The latest fire time at or before `before` (within the last 8 days)."""
+    trigger = _trigger(config, job)
+    fire: datetime | None = trigger.get_next_fire_time(None, before - timedelta(days=8))
+    latest = None
+    while fire is not None and fire <= before:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+def _print(report: dict[str, Any], out: IO[str]) -> None:
+    last = report["last_poll"]
+    lines = [f"database: {report['database']} ({report['papers_stored']} papers)"]
+    if last:
+        reason = f" ({last['reason']})" if last["reason"] else ""
+        lines.append(f"last poll: {last['at']} {last['outcome']}{reason}, {last['new_papers']} new")
+    else:
+        lines.append("last poll: never")
+    model = report["model"]
+    if "error" in model:
+        lines.append(f"model: none usable ({model['error']})")
+    else:
+        lines.append(f"model: trained {model['trained_at']}")
+        for name, m in model["profiles"].items():
+            lines.append(
+                f"  {name}: AP {m['average_precision']}, P@10 {m['precision_at_10']}, "
+                f"threshold {m['threshold']} ({m['positives']} positives)"
+            )
+    for d in report["digests"]:
+        lines.append(f"digest {d['key']}: {d['status']} ({d['papers']} papers)")
+    for job, at in report["next_runs"].items():
+        lines.append(f"next {job}: {at}")
+    lines.append("healthy" if report["healthy"] else f"unhealthy: {report['problem']}")
+    out.write("\n".join(lines) + "\n")

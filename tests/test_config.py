@@ -1,0 +1,119 @@
+"""Configuration: where it comes from, how the environment overrides it, and how it is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from arxivwatch import config
+from arxivwatch.errors import ConfigError
+
+
+def test_defaults_without_any_file() -> None:
+    """With no file and no environment, the built-in defaults of DESIGN.md apply."""
+    cfg = config.load(None, env={})
+    assert cfg.source == "built-in defaults"
+    assert cfg.arxiv.categories == ("cs.CV", "eess.IV", "cs.LG")
+    assert cfg.schedule.digest == "0 8 * * mon"
+    assert cfg.digest.period == "week"
+    assert cfg.digest.top_n == 10
+    assert cfg.digest.min_score is None
+    assert cfg.email.password_env == "ARXIVWATCH_SMTP_PASSWORD"
+    assert cfg.db_path.name == "arxivwatch.db"
+
+
+def test_file_lookup_order(tmp_path: Path) -> None:
+    """--config wins over $ARXIVWATCH_CONFIG, which wins over ./arxivwatch.toml."""
+    (tmp_path / "arxivwatch.toml").write_text("[digest]\ntop_n = 3\n")
+    env_file = tmp_path / "env.toml"
+    env_file.write_text("[digest]\ntop_n = 4\n")
+    flag_file = tmp_path / "flag.toml"
+    flag_file.write_text("[digest]\ntop_n = 5\n")
+    assert config.load(None, env={}).digest.top_n == 3
+    assert config.load(None, env={"ARXIVWATCH_CONFIG": str(env_file)}).digest.top_n == 4
+    assert config.load(str(flag_file), env={"ARXIVWATCH_CONFIG": str(env_file)}).digest.top_n == 5
+
+
+def test_environment_overrides_every_type(write_config: Callable[[str], Path]) -> None:
+    """ARXIVWATCH_SECTION_KEY overrides the file; lists are comma-separated, booleans and numbers parse."""
+    path = write_config('[arxiv]\ncategories = ["cs.CV"]\n')
+    env = {
+        "ARXIVWATCH_ARXIV_CATEGORIES": "cs.LG, stat.ML",
+        "ARXIVWATCH_DIGEST_TOP_N": "7",
+        "ARXIVWATCH_DIGEST_MIN_SCORE": "0.25",
+        "ARXIVWATCH_EMAIL_ENABLED": "false",
+        "ARXIVWATCH_SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    cfg = config.load(str(path), env=env)
+    assert cfg.arxiv.categories == ("cs.LG", "stat.ML")
+    assert cfg.digest.top_n == 7
+    assert cfg.digest.min_score == 0.25
+    assert cfg.email.enabled is False
+    assert cfg.slack.api_url == "http://127.0.0.1:9/api/"
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
+    """storage.path and digest.folder given relative are taken relative to the file's folder."""
+    sub = tmp_path / "etc"
+    sub.mkdir()
+    (sub / "a.toml").write_text('[storage]\npath = "db/x.db"\n[digest]\nfolder = "out"\n')
+    cfg = config.load(str(sub / "a.toml"), env={})
+    assert cfg.db_path == sub.resolve() / "db" / "x.db"
+    assert cfg.model_path == sub.resolve() / "db" / "model.npz"
+    assert cfg.digest_folder == sub.resolve() / "out"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[email]\nhots = "x"\n', "unknown key [email] hots"),
+        ('[mail]\nhost = "x"\n', "unknown section [mail]"),
+        ('[digest]\ntop_n = "ten"\n', "[digest] top_n must be an integer, got 'ten'"),
+        ('[arxiv]\ncategories = "cs.CV"\n', "[arxiv] categories must be a list of strings"),
+        ('[schedule]\npoll = "61 5 * * *"\n', "[schedule] poll = '61 5 * * *' is not a valid cron"),
+        ('[schedule]\ntimezone = "Mars/Olympus"\n', "timezone 'Mars/Olympus' is not a known time zone"),
+        ('[email]\nsecurity = "tls"\n', "[email] security must be starttls, ssl or none"),
+        ('[digest]\nperiod = "month"\n', '[digest] period must be "day" or "week"'),
+        ("[arxiv]\nmin_interval = 1\n", "[arxiv] min_interval must be at least 3 seconds"),
+        ("[digest\n", "not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_one_line_naming_the_key(
+    write_config: Callable[[str], Path], text: str, expected: str
+) -> None:
+    """Each kind of mistake raises a ConfigError (exit 2) whose single line names the key."""
+    path = write_config(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(str(path), env={})
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    """A non-number in ARXIVWATCH_DIGEST_TOP_N is refused naming the variable."""
+    with pytest.raises(ConfigError, match="ARXIVWATCH_DIGEST_TOP_N must be an integer"):
+        config.load(None, env={"ARXIVWATCH_DIGEST_TOP_N": "many"})
+
+
+def test_missing_config_file_is_refused(tmp_path: Path) -> None:
+    """--config naming a missing file is a ConfigError, not a silent fall back to defaults."""
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(str(tmp_path / "nope.toml"), env={})
+
+
+def test_profiles_folder(tmp_path: Path) -> None:
+    """The default profiles folder is used only if it exists; None means the shipped profiles."""
+    (tmp_path / "a.toml").write_text("")
+    assert config.load(str(tmp_path / "a.toml"), env={}).profiles_dir is None
+    (tmp_path / "profiles").mkdir()
+    assert config.load(str(tmp_path / "a.toml"), env={}).profiles_dir == tmp_path.resolve() / "profiles"
+
+
+def test_secret_comes_only_from_the_environment() -> None:
+    """secret() reads the named variable and treats empty as unset."""
+    assert config.secret("X_TOKEN", env={"X_TOKEN": "s3cret"}) == "s3cret"
+    assert config.secret("X_TOKEN", env={"X_TOKEN": ""}) is None
+    assert config.secret("", env={}) is None
