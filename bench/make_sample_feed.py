@@ -1,0 +1,34 @@
+"""Rebuild the bundled sample feed and the restricted test feed from the recorded all-archives feed.
+
+    python bench/make_sample_feed.py ../shared/fixtures/arxiv/rss_all-archives_2024-11-28.xml.gz
+
+Keeps the channel header and, byte for byte, the items carrying cs.CV, eess.IV or cs.LG
+(announce types as recorded), then gzips with no name or time stamp (reproducible).
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+
+from arxivwatch.arxiv.restrict import gzip_bytes, restrict_feed
+
+CATEGORIES = ("cs.CV", "eess.IV", "cs.LG")
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = (
+    ROOT / "src/arxivwatch/data/sample-feed.xml.gz",
+    ROOT / "tests/data/arxiv/rss_cs.CV+eess.IV+cs.LG_2024-11-28.xml.gz",
+)
+
+
+def main(source: Path) -> None:
+    restricted = gzip_bytes(restrict_feed(gzip.decompress(source.read_bytes()), CATEGORIES))
+    for target in TARGETS:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(restricted)
+        print(f"wrote {target} ({len(restricted)} bytes)")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

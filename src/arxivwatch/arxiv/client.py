@@ -1,0 +1,278 @@
+"""The only code that talks to arXiv: the announcement feed and the export API, with manners.
+
+Manners, as arXiv's terms of use ask:
+- at most one request every `min_interval` seconds (3 s), counted between the end of
+  one answer and the start of the next request, across every method of one client;
+- one connection at a time (a synchronous client with a single-connection pool);
+- a User-Agent naming arxivwatch, its version and the operator's contact address;
+- conditional GET for the feed (If-None-Match / If-Modified-Since), so an unchanged
+  feed costs a 304 and no parsing.
+
+Retries: connection errors, timeouts, 429 and 5xx are retried with exponential
+backoff (3, 6, 12, ... s, capped at `max_backoff`) and jitter, honouring Retry-After
+(seconds or an HTTP date). Each request
+has `budget` seconds, counted on the client's Clock, for all its attempts; when the
+next wait would cross it the request fails with ArxivUnavailable and one line.
+Everything else (a 4xx, an HTML page where XML was expected) fails at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+
+import httpx
+
+from arxivwatch import __version__
+from arxivwatch.arxiv.pacer import Pacer
+from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.errors import ArxivError, ArxivQueryError, ArxivUnavailable
+from arxivwatch.models import Paper
+
+PROJECT_URL = "https://github.com/arxivwatch/arxivwatch"
+LOOKUP_BATCH = 100  # ids per id_list call
+API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+@dataclass(frozen=True)
+class FeedFetch:
+    """A feed request's outcome: the parsed feed (None on 304) and the validators to send next time."""
+
+    result: FeedResult | None
+    etag: str | None
+    last_modified: str | None
+    url: str = ""
+
+
+def user_agent(contact: str) -> str:
+    """`arxivwatch/0.1.0 (+https://github.com/...; mailto:someone@example.org)`."""
+    mailto = f"; mailto:{contact}" if contact else ""
+    return f"arxivwatch/{__version__} (+{PROJECT_URL}{mailto})"
+
+
+class ArxivClient:
+    """A polite arXiv client; use it as a context manager so its connection is closed."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        feed_url: str,
+        contact: str,
+        clock: Clock | None = None,
+        min_interval: float = 3.0,
+        budget: float = 300.0,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_backoff: float = 120.0,
+        empty_page_retries: int = 3,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self.feed_url = feed_url.rstrip("/")
+        self.clock: Clock = clock or SystemClock()
+        self.budget = budget
+        self.max_backoff = max_backoff
+        self.empty_page_retries = empty_page_retries
+        self.requests = 0
+        self._pacer = Pacer(self.clock, min_interval)
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent(contact)},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    def __enter__(self) -> ArxivClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def feed_url_for(self, categories: Sequence[str]) -> str:
+        """The one feed URL for all categories: `<feed_url>/cs.CV+eess.IV`."""
+        if not categories:
+            raise ArxivQueryError("no arXiv categories to ask for", hint="set [arxiv] categories")
+        return f"{self.feed_url}/{'+'.join(categories)}"
+
+    def fetch_feed(
+        self,
+        categories: Sequence[str],
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FeedFetch:
+        """Fetch today's announcement feed in one request; `result` is None when unchanged (304)."""
+        url = self.feed_url_for(categories)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self._get(url, headers=headers)
+        new_etag = response.headers.get("ETag") or etag
+        new_modified = response.headers.get("Last-Modified") or last_modified
+        if response.status_code == 304:
+            return FeedFetch(None, new_etag, new_modified, url)
+        if response.status_code == 400:
+            # rss.arxiv.org explains a bad category in an error feed; parse_feed raises it.
+            parse_feed(response.content, source=url)
+        _require_ok(response, url)
+        return FeedFetch(parse_feed(response.content, source=url), new_etag, new_modified, url)
+
+    def search(
+        self, categories: Sequence[str], since: date, until: date, *, page_size: int = 2000
+    ) -> list[Paper]:
+        """Papers first submitted in [since, until] (UTC days) in any of `categories`, oldest first."""
+        if not categories:
+            raise ArxivQueryError("no arXiv categories to ask for", hint="set [arxiv] categories")
+        cats = " OR ".join(f"cat:{c}" for c in categories)
+        window = f"submittedDate:[{since:%Y%m%d}0000 TO {until:%Y%m%d}2359]"
+        params = {
+            "search_query": f"({cats}) AND {window}",
+            "sortBy": "submittedDate",
+            "sortOrder": "ascending",
+            "max_results": str(min(page_size, 2000)),
+        }
+        return _unique(self._pages(params))
+
+    def lookup(self, ids: Sequence[str]) -> list[Paper]:
+        """The papers with these ids (a versioned id asks for that version), 100 ids a call."""
+        found: list[Paper] = []
+        for start in range(0, len(ids), LOOKUP_BATCH):
+            batch = ids[start : start + LOOKUP_BATCH]
+            params = {"id_list": ",".join(batch), "start": "0", "max_results": str(len(batch))}
+            found.extend(self._api(params).papers)
+        return found
+
+    def _pages(self, params: Mapping[str, str]) -> Iterator[Paper]:
+        """Follow opensearch:totalResults page by page, retrying pages that come back empty."""
+        start = 0
+        while True:
+            page = self._api_page({**params, "start": str(start)}, start)
+            if page.total > API_RESULT_LIMIT:
+                raise ArxivQueryError(
+                    f"arXiv has {page.total} results for {params['search_query']}, "
+                    f"more than the {API_RESULT_LIMIT} it will serve",
+                    hint="ask for a shorter date range",
+                )
+            yield from page.papers
+            start += len(page.papers)
+            if not page.papers or start >= page.total:
+                return
+
+    def _api_page(self, params: Mapping[str, str], start: int) -> ApiPage:
+        """One page; an empty page although results remain is arXiv's known glitch: ask again."""
+        for _ in range(self.empty_page_retries):
+            page = self._api(params)
+            if page.papers or start >= page.total:
+                return page
+        page = self._api(params)
+        if page.papers or start >= page.total:
+            return page
+        raise ArxivUnavailable(
+            f"arXiv kept sending empty pages at result {start} of {page.total}",
+            hint="the export API is unreliable at the moment; try again later",
+        )
+
+    def _api(self, params: Mapping[str, str]) -> ApiPage:
+        """One export API call; error entries (any status) become ArxivQueryError."""
+        response = self._get(self.api_url, params=params)
+        if response.status_code == 400:
+            parse_api(response.content)  # raises the error entry arXiv sent, if any
+        _require_ok(response, self.api_url)
+        return parse_api(response.content)
+
+    def _get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """A paced GET, retried on transient failures within the time budget."""
+        began = self.clock.monotonic()
+        attempt = 0
+        while True:
+            self._pacer.wait()
+            retry_after: float | None = None
+            try:
+                response = self._http.get(url, params=params, headers=headers)
+            except _RETRY_ERRORS as exc:
+                failure = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            except httpx.HTTPError as exc:
+                raise ArxivError(f"cannot reach arXiv at {url}: {exc}") from exc
+            else:
+                if response.status_code not in _RETRY_STATUSES:
+                    return response
+                failure = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                retry_after = self._retry_after(response.headers.get("Retry-After"))
+            finally:
+                self._pacer.done()
+                self.requests += 1
+            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            spent = self.clock.monotonic() - began
+            if spent + delay > self.budget:
+                raise ArxivUnavailable(
+                    f"arXiv did not answer {url}: {failure} "
+                    f"(gave up after {attempt + 1} attempts in {spent:.0f} s)",
+                    hint="arXiv may be down or busy; try again later",
+                )
+            self.clock.sleep(delay)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        """min_interval (at least 2 s) doubled per attempt, capped, plus up to half again of jitter."""
+        first = max(self._pacer.min_interval, 2.0)
+        base = min(first * 2**attempt, self.max_backoff)
+        return float(base * (1.0 + 0.5 * self._rng.random()))
+
+    def _retry_after(self, value: str | None) -> float | None:
+        """Retry-After as seconds from now: a number or an HTTP date; None when absent or garbled."""
+        if not value:
+            return None
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:  # an HTTP date is GMT even when it does not say so
+            moment = moment.replace(tzinfo=UTC)
+        return max((moment - self.clock.now()).total_seconds(), 0.0)
+
+
+def _require_ok(response: httpx.Response, url: str) -> None:
+    """Anything but 200 at this point is a refusal we cannot fix by waiting."""
+    if response.status_code != 200:
+        raise ArxivError(
+            f"arXiv answered HTTP {response.status_code} {response.reason_phrase} for {url}",
+            hint="check the arXiv URLs in your configuration",
+        )
+
+
+def _unique(papers: Iterator[Paper]) -> list[Paper]:
+    """Drop repeats (pages shift when arXiv adds papers mid-way), keeping the first."""
+    seen: dict[str, Paper] = {}
+    for paper in papers:
+        seen.setdefault(paper.id, paper)
+    return list(seen.values())

@@ -1,0 +1,227 @@
+"""A loopback arXiv: a real HTTP server on 127.0.0.1 replaying recorded arXiv responses.
+
+Routes: `/rss/<cats>` (route "rss") and `/api/query` (route "api"). Each route plays a
+script of replies in order, the last one repeating; a reply may also be a function of
+the request (e.g. `ApiPages`, which serves pages of a recorded export API answer by
+`start` and `max_results`). A reply carrying an ETag answers 304 to a matching
+If-None-Match. Every request is logged (path, query, headers, arrival time).
+
+Use from any test module:
+
+    from arxiv_server import ArxivServer, Reply, recorded, arxiv_server  # noqa: F401
+
+    def test_x(arxiv_server: ArxivServer) -> None:
+        arxiv_server.script("rss", Reply(503, headers={"Retry-After": "5"}), Reply(200, body=...))
+        client = ArxivClient(api_url=arxiv_server.api_url, feed_url=arxiv_server.feed_url, ...)
+
+`arxiv_server_factory` gives a function that starts more servers, all closed after the test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+DATA = Path(__file__).parent / "data" / "arxiv"
+RESTRICTED_FEED = "rss_cs.CV+eess.IV+cs.LG_2024-11-28.xml.gz"
+EMPTY_FEED = "rss_test_empty-channel_2024-11-28.xml"
+ERROR_FEED = "rss_astroph_bad-archive-error_2024-11-28.xml"
+API_TESTING = "export-api_query-all-testing_start0_max100_2026-04-12.xml.gz"
+API_NO_RESULTS = "export-api_id_list-0000.0000_no-results_2026-04-12.xml"
+API_ERROR_400 = "export-api_id_list-abc_http400-error_2026-04-12.recorded.json"
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>arXiv is down</title></head><body>Back soon</body></html>"
+
+
+def recorded(name: str) -> bytes:
+    """The bytes of a file in tests/data/arxiv, gunzipped if it ends in .gz."""
+    data = (DATA / name).read_bytes()
+    return gzip.decompress(data) if name.endswith(".gz") else data
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. `drop` closes the connection without answering; `delay` waits first."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the server saw it; `at` is time.monotonic() on arrival."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    at: float
+
+    def param(self, name: str, default: str = "") -> str:
+        """The first value of a query parameter."""
+        return self.query.get(name, [default])[0]
+
+    def header(self, name: str) -> str | None:
+        """A request header, case-insensitively."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+Responder = Reply | Callable[[Request], Reply]
+
+_ENTRY = re.compile(rb"  <entry>.*?</entry>\n", re.DOTALL)
+
+
+class ApiPages:
+    """Serves a recorded export API answer as pages, by the request's `start` and `max_results`.
+
+    `total` is the opensearch:totalResults to claim (default: the entries there are);
+    the header of the recorded file is kept, with the three opensearch numbers rewritten.
+    """
+
+    def __init__(self, data: bytes, *, total: int | None = None) -> None:
+        entries = list(_ENTRY.finditer(data))
+        self.head = data[: entries[0].start()] if entries else data
+        self.tail = data[entries[-1].end() :] if entries else b""
+        self.entries = [m.group(0) for m in entries]
+        self.total = len(self.entries) if total is None else total
+
+    def page(self, start: int, size: int) -> bytes:
+        """The document for one page."""
+        head = self.head
+        for tag, value in (("totalResults", self.total), ("startIndex", start), ("itemsPerPage", size)):
+            head = re.sub(
+                rb"<opensearch:%s>\d+</opensearch:%s>" % (tag.encode(), tag.encode()),
+                b"<opensearch:%s>%d</opensearch:%s>" % (tag.encode(), value, tag.encode()),
+                head,
+            )
+        return head + b"".join(self.entries[start : start + size]) + self.tail
+
+    def __call__(self, request: Request) -> Reply:
+        start = int(request.param("start", "0"))
+        size = int(request.param("max_results", "10"))
+        return Reply(200, self.page(start, size), {"Content-Type": "application/atom+xml"})
+
+
+class ArxivServer:
+    """The server: `feed_url` and `api_url` to give the client, `script()` to set answers."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._scripts: dict[str, list[Responder]] = {}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        host, port = self._httpd.server_address[:2]
+        self.url = f"http://{host!s}:{port}"
+        self.feed_url = f"{self.url}/rss"
+        self.api_url = f"{self.url}/api/query"
+
+    def script(self, route: str, *replies: Responder) -> None:
+        """Answer the next requests on `route` ("rss" or "api") with these, the last repeating."""
+        with self._lock:
+            self._scripts[route] = list(replies)
+
+    def requests_to(self, route: str) -> list[Request]:
+        """The logged requests for one route, in arrival order."""
+        return [r for r in self.requests if _route(r.path) == route]
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ArxivServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _answer(self, request: Request) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            script = self._scripts.get(_route(request.path), [])
+            if not script:
+                return Reply(404, b"no reply scripted for this route")
+            responder = script.pop(0) if len(script) > 1 else script[0]
+        reply = responder(request) if callable(responder) else responder
+        etag = {k.lower(): v for k, v in reply.headers.items()}.get("etag")
+        if etag and request.header("If-None-Match") == etag:
+            return Reply(304, b"", {"ETag": etag}, reply.delay)
+        return reply
+
+
+def _route(path: str) -> str:
+    if path.startswith("/rss/"):
+        return "rss"
+    if path == "/api/query":
+        return "api"
+    return path
+
+
+def _handler_for(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            request = Request(
+                method="GET",
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=dict(self.headers.items()),
+                at=time.monotonic(),
+            )
+            reply = server._answer(request)
+            if reply.delay:
+                time.sleep(reply.delay)
+            if reply.drop:
+                self.close_connection = True
+                return
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet."""
+
+    return Handler
+
+
+@pytest.fixture
+def arxiv_server_factory() -> Iterator[Callable[[], ArxivServer]]:
+    """A function that starts loopback arXiv servers; all are closed after the test."""
+    started: list[ArxivServer] = []
+
+    def start() -> ArxivServer:
+        server = ArxivServer()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def arxiv_server(arxiv_server_factory: Callable[[], ArxivServer]) -> ArxivServer:
+    """One loopback arXiv server, closed after the test."""
+    return arxiv_server_factory()
