@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# the loopback servers' fixtures, usable from every test module without importing them
+pytest_plugins = ("arxiv_server",)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -155,23 +155,20 @@ def _build(
 ) -> Digest:
     """Select the digest; for a pending one, exactly the papers it was recorded with."""
     from arxivwatch import digest as selector
-    from arxivwatch import profiles as profile_io
 
-    profiles = profile_io.load_profiles(config.profiles_dir)
     if pending is not None:
         ids = {paper_id for paper_id, _version in pending.items}  # type: ignore[attr-defined]
         papers = [p for p in (store.get_paper(i) for i in sorted(ids)) if p is not None]
         sent: dict[str, int] = {}
-        limits = dict.fromkeys(thresholds(model, profiles, config.digest.min_score), 0.0)
     else:
         papers = store.papers_announced_between(start, end)
         sent = store.sent_versions(channel)
-        limits = thresholds(model, profiles, config.digest.min_score)
+    limits = thresholds(model, config.digest.min_score)
     scores = store.scores_for([p.id for p in papers], model_id(model))
-    built = selector.select(
+    return selector.select(
         papers,
         scores,
-        profiles,
+        model.profiles,
         limits,
         period=period,
         start=start,
@@ -181,9 +178,6 @@ def _build(
         flag_updated=config.digest.flag_updated,
         top_n=config.digest.top_n,
     )
-    if pending is not None:
-        return built
-    return built
 
 
 def _deliver(

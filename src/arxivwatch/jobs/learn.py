@@ -121,18 +121,10 @@ def model_id(model: Model) -> str:
     return model.trained_at.isoformat()
 
 
-def thresholds(model: Model, profiles: Sequence[Profile], min_score: float | None) -> dict[str, float]:
-    """Each profile's threshold: the configured min_score if set, else the profile's own
-    override, else the one training chose."""
-    result = {}
-    for profile in profiles:
-        if min_score is not None:
-            result[profile.name] = min_score
-        elif profile.threshold is not None:
-            result[profile.name] = profile.threshold
-        else:
-            result[profile.name] = model.threshold(profile.name)
-    return result
+def thresholds(model: Model, min_score: float | None) -> dict[str, float]:
+    """Each trained profile's threshold: the configured min_score when set, else the model's
+    (the profile's own override, else the one cross-validation chose)."""
+    return {p.name: model.threshold(p.name) if min_score is None else min_score for p in model.profiles}
 
 
 def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | None = None) -> Digest:
@@ -167,8 +159,8 @@ def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | Non
     digest = selector.select(
         fresh,
         scores,
-        profiles,
-        thresholds(model, profiles, None),
+        model.profiles,
+        thresholds(model, None),
         period="day",
         start=day,
         end=day,
@@ -185,6 +177,7 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
     """A ranked table per profile: rank, score, title, why."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, width=max(100, Console(file=out).width), highlight=False)
     console.print(
@@ -199,7 +192,7 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
         table.add_column("why", overflow="fold", ratio=2)
         for rank, item in enumerate(section.items, 1):
             why = "; ".join(item.reasons[:4])
-            table.add_row(str(rank), f"{item.score:.2f}", item.paper.title, why, markup=False)  # type: ignore[call-arg]
+            table.add_row(str(rank), f"{item.score:.2f}", Text(item.paper.title), Text(why))
         console.print(table)
 
 
@@ -217,8 +210,8 @@ def print_metrics(model: Model, out: IO[str]) -> None:
             name,
             str(m.positives),
             str(m.negatives),
-            f"{m.average_precision:.3f}",
-            f"{m.precision_at_10:.2f}",
+            _fmt(m.average_precision, 3),
+            _fmt(m.precision_at_10, 2),
             f"{m.threshold:.2f}",
         )
         if m.warning:
@@ -227,6 +220,10 @@ def print_metrics(model: Model, out: IO[str]) -> None:
     console.print(table)
     for line in warnings:
         console.print(line, markup=False)
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _profiles(folder: Path | None, names: Sequence[str]) -> list[Profile]:

@@ -113,13 +113,17 @@ def _model(config: Config) -> dict[str, Any]:
             name: {
                 "positives": m.positives,
                 "negatives": m.negatives,
-                "average_precision": round(m.average_precision, 3),
-                "precision_at_10": round(m.precision_at_10, 3),
+                "average_precision": _round(m.average_precision),
+                "precision_at_10": _round(m.precision_at_10),
                 "threshold": round(m.threshold, 3),
             }
             for name, m in model.metrics.items()
         },
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _trigger(config: Config, job: str) -> Any:
