@@ -1,0 +1,162 @@
+"""Select and rank: scored papers in, a Digest out. Pure functions, no I/O.
+
+Periods follow arXiv announcement days. A paper is stored with the announcement
+date of the feed that carried it (the feed dated D carries the announcement made on
+the evening before), so a digest sent on the morning of D covers D itself:
+
+    "day"   covers [today, today]
+    "week"  covers [today - 6 days, today]  (seven announcement dates ending today)
+
+Selection, per channel and period:
+
+1. Papers announced outside [start, end] are ignored (papers without an announcement
+   date are kept: the caller chose them). Several versions of one id count once, the
+   highest version wins. `Digest.scanned` is the number of papers left.
+2. A paper already sent on this channel is dropped, even as a new version; with
+   `flag_updated`, a version higher than the one sent comes back marked `updated`.
+3. A paper qualifies for a profile when its score is at or above the profile's
+   threshold and, if the profile lists categories, its categories meet them.
+4. A paper appears once, under the profile where it scored highest (ties go to the
+   profile listed first), with badges (`DigestItem.also`) for the others it qualified for.
+5. Each profile's items are ranked by score (ties by id), and cut to its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from arxivwatch.models import Digest, DigestItem, DigestSection, Paper, Profile, Score
+
+PERIODS = ("day", "week")
+DEFAULT_THRESHOLD = 0.5  # used only when neither the caller nor the profile gives one
+
+
+def period_bounds(period: str, today: date) -> tuple[date, date]:
+    """The announcement dates (first, last; inclusive) a digest sent on `today` covers.
+
+    "day" is [today, today]; "week" is the seven days ending today, [today - 6, today].
+    """
+    if period == "day":
+        return today, today
+    if period == "week":
+        return today - timedelta(days=6), today
+    raise ValueError(f"unknown digest period {period!r}; expected one of {', '.join(PERIODS)}")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A paper that qualified for one or more profiles, before ranking."""
+
+    paper: Paper
+    scores: tuple[Score, ...]  # the qualifying scores, best first
+    updated: bool
+
+
+def select(
+    papers: Sequence[Paper],
+    scores: Mapping[str, Mapping[str, Score]],
+    profiles: Sequence[Profile],
+    thresholds: Mapping[str, float],
+    *,
+    period: str,
+    start: date,
+    end: date,
+    channel: str,
+    sent: Mapping[str, int] | None = None,
+    flag_updated: bool = False,
+    top_n: int | None = None,
+) -> Digest:
+    """Build the digest of one period for one channel (see the module docstring).
+
+    `scores` maps paper id -> profile name -> Score; `thresholds` maps profile name ->
+    minimum score (a missing one falls back to `Profile.threshold`, then 0.5); `sent`
+    maps paper id -> highest version already sent on this channel. A profile's size is
+    `Profile.top_n` when positive, else `top_n`, else unlimited.
+    """
+    sent = sent or {}
+    in_period = _latest_versions(p for p in papers if _in_period(p, start, end))
+    by_profile: dict[str, list[DigestItem]] = {profile.name: [] for profile in profiles}
+    for paper in in_period:
+        candidate = _candidate(paper, scores.get(paper.id, {}), profiles, thresholds, sent)
+        if candidate is not None and (flag_updated or not candidate.updated):
+            item = _item(candidate)
+            by_profile[item.profile].append(item)
+    sections = tuple(
+        DigestSection(profile, _rank(by_profile[profile.name], _size(profile, top_n))) for profile in profiles
+    )
+    return Digest(period, start, end, channel, sections, scanned=len(in_period))
+
+
+def _in_period(paper: Paper, start: date, end: date) -> bool:
+    return paper.announced is None or start <= paper.announced <= end
+
+
+def _latest_versions(papers: Iterable[Paper]) -> list[Paper]:
+    """One paper per id, the highest version; first-seen order kept for stability."""
+    latest: dict[str, Paper] = {}
+    for paper in papers:
+        kept = latest.get(paper.id)
+        if kept is None or paper.version > kept.version:
+            latest[paper.id] = paper
+    return list(latest.values())
+
+
+def _candidate(
+    paper: Paper,
+    paper_scores: Mapping[str, Score],
+    profiles: Sequence[Profile],
+    thresholds: Mapping[str, float],
+    sent: Mapping[str, int],
+) -> _Candidate | None:
+    """The paper with its qualifying scores, or None when it is not to be sent."""
+    if paper.id in sent and paper.version <= sent[paper.id]:
+        return None
+    qualifying = [
+        paper_scores[profile.name]
+        for profile in profiles
+        if profile.name in paper_scores
+        and paper_scores[profile.name].value >= _threshold(profile, thresholds)
+        and _categories_match(paper, profile)
+    ]
+    if not qualifying:
+        return None
+    # sorted() is stable, so equal scores keep the profiles' order.
+    best_first = tuple(sorted(qualifying, key=lambda s: -s.value))
+    return _Candidate(paper, best_first, updated=paper.id in sent)
+
+
+def _threshold(profile: Profile, thresholds: Mapping[str, float]) -> float:
+    if profile.name in thresholds:
+        return thresholds[profile.name]
+    return profile.threshold if profile.threshold is not None else DEFAULT_THRESHOLD
+
+
+def _categories_match(paper: Paper, profile: Profile) -> bool:
+    if not profile.categories:
+        return True
+    return bool(set(paper.categories) & set(profile.categories))
+
+
+def _item(candidate: _Candidate) -> DigestItem:
+    best, *others = candidate.scores
+    return DigestItem(
+        paper=candidate.paper,
+        profile=best.profile,
+        score=best.value,
+        reasons=best.reasons,
+        also=tuple((s.profile, s.value) for s in others),
+        updated=candidate.updated,
+    )
+
+
+def _size(profile: Profile, top_n: int | None) -> int | None:
+    if profile.top_n > 0:
+        return profile.top_n
+    return top_n
+
+
+def _rank(items: list[DigestItem], size: int | None) -> tuple[DigestItem, ...]:
+    ranked = sorted(items, key=lambda item: (-item.score, item.paper.id))
+    return tuple(ranked if size is None else ranked[:size])

@@ -1,0 +1,326 @@
+"""Render a Digest into a Message: HTML email, plain text, markdown and Slack blocks.
+
+HTML, text and markdown come from Jinja2 templates shipped in `arxivwatch/templates`
+(digest.html.j2, digest.txt.j2, digest.md.j2); a user folder given as `templates_dir`
+overrides any of them by name. The HTML template carries a <style> block that is
+inlined (css-inline) so the table layout survives Gmail and Outlook; a block marked
+`data-css-inline="keep"` stays for phones. Slack Block Kit payloads are built here in
+Python, because Slack's limits (50 blocks a message, 3,000 characters a text field,
+150 a header) are easier to keep in code than in a template.
+
+Untrusted text (titles, authors, abstracts, reasons) is escaped for each format:
+autoescape in HTML, `&`, `<`, `>` (and `|` in link labels) in Slack mrkdwn, and the
+characters that make links, HTML or code in markdown. Links are only ever http(s).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from arxivwatch.models import Digest, DigestItem, Message
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_AUTHORS = 4  # more than this shows the first three and "et al."
+LEAD_SENTENCES = 2
+LEAD_CHARS = 320
+MAX_TITLE = 400  # with MAX_REASONS, keeps a Slack paper block far below 3,000 characters
+MAX_REASONS = 800
+SLACK_MAX_BLOCKS = 50
+SLACK_MAX_TEXT = 3000
+SLACK_MAX_HEADER = 150
+FOOTER = (
+    "To change what you receive, edit the profiles (their seeds, categories and top_n) "
+    "in the folder named by training.profiles, or set digest.min_score and digest.top_n "
+    "in arxivwatch.toml; run `arxivwatch train` after changing a curated list."
+)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One paper as every format shows it; the strings are raw (escaped per format)."""
+
+    rank: int
+    title: str
+    abs_url: str
+    pdf_url: str
+    authors: str
+    categories: str
+    score: str
+    badges: tuple[str, ...]
+    reasons: str
+    lead: str
+    updated: bool
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """One profile's papers."""
+
+    name: str
+    title: str
+    description: str
+    items: tuple[ItemView, ...]
+
+
+def render(digest: Digest, *, templates_dir: Path | None = None, send_empty: bool = True) -> Message:
+    """Every format of `digest`. An empty digest renders a short "nothing above" message.
+
+    `send_empty` does not change the output: whether to send an empty digest is the
+    caller's decision; it is accepted so callers can pass their configuration through.
+    """
+    del send_empty  # rendering is the same either way (see the docstring)
+    env = _environment(templates_dir)
+    context = _context(digest)
+    html = _inline_css(env.get_template("digest.html.j2").render(context))
+    return Message(
+        subject=context["subject"],
+        text=env.get_template("digest.txt.j2").render(context),
+        html=html,
+        markdown=env.get_template("digest.md.j2").render(context),
+        slack=slack_payloads(digest),
+        slack_text=context["subject"],
+    )
+
+
+def _environment(templates_dir: Path | None) -> jinja2.Environment:
+    import jinja2  # lazy: the CLI's --help must not pay for Jinja2
+
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(TEMPLATES)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "htm")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = markdown_escape
+    return env
+
+
+def _inline_css(html: str) -> str:
+    import css_inline
+
+    return str(css_inline.inline(html))
+
+
+def _context(digest: Digest) -> dict[str, Any]:
+    label = period_label(digest)
+    titles = {section.profile.name: section.profile.title for section in digest.sections}
+    sections = [
+        SectionView(
+            name=section.profile.name,
+            title=clean(section.profile.title or section.profile.name),
+            description=clean(section.profile.description),
+            items=tuple(_item_view(i, item, titles) for i, item in enumerate(section.items, 1)),
+        )
+        for section in digest.sections
+        if section.items
+    ]
+    return {
+        "subject": subject(digest),
+        "label": label,
+        "start": digest.start.isoformat(),
+        "end": digest.end.isoformat(),
+        "count": digest.count,
+        "scanned": digest.scanned,
+        "summary": summary(digest),
+        "empty_line": empty_line(digest),
+        "sections": sections,
+        "footer": FOOTER,
+    }
+
+
+def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
+    paper = item.paper
+    return ItemView(
+        rank=rank,
+        title=_cut(clean(paper.title), MAX_TITLE),
+        abs_url=safe_url(paper.abs_url, f"https://arxiv.org/abs/{paper.id}"),
+        pdf_url=safe_url(paper.pdf_url, f"https://arxiv.org/pdf/{paper.id}"),
+        authors=short_authors(paper.authors),
+        categories=", ".join(clean(c) for c in paper.categories),
+        score=f"{item.score:.2f}",
+        badges=tuple(f"{clean(titles.get(name, name))} {value:.2f}" for name, value in item.also),
+        reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
+        lead=lead(paper.abstract),
+        updated=item.updated,
+    )
+
+
+def format_reasons(reasons: tuple[str, ...]) -> str:
+    """Terms joined by commas, labelled reasons ("like: <title>") after semicolons.
+
+    ("segmentation", "mask", "like: U-Net") -> "segmentation, mask; like: U-Net".
+    """
+    clauses: list[list[str]] = []
+    for reason in (clean(r) for r in reasons):
+        if not reason:
+            continue
+        if ": " in reason or not clauses or ": " in clauses[-1][-1]:
+            clauses.append([reason])
+        else:
+            clauses[-1].append(reason)
+    return "; ".join(", ".join(clause) for clause in clauses)
+
+
+def period_label(digest: Digest) -> str:
+    """ "week 47" (the ISO week most of the period lies in) or "day 2024-11-28"."""
+    if digest.period == "day":
+        return f"day {digest.end.isoformat()}"
+    middle = digest.start + timedelta(days=(digest.end - digest.start).days // 2)
+    return f"week {middle.isocalendar().week}"
+
+
+def subject(digest: Digest) -> str:
+    """The email subject and Slack fallback, e.g. "arxivwatch: 12 papers, week 47"."""
+    return f"arxivwatch: {_papers(digest.count)}, {period_label(digest)}"
+
+
+def summary(digest: Digest) -> str:
+    """The header line with the counts."""
+    return f"{_papers(digest.count)} above your thresholds; {_scanned(digest.scanned)}."
+
+
+def empty_line(digest: Digest) -> str:
+    """The whole body of an empty digest."""
+    when = "today" if digest.period == "day" else "this week"
+    return f"Nothing above your thresholds {when}; {_scanned(digest.scanned)}."
+
+
+def _scanned(n: int) -> str:
+    return "1 paper scanned" if n == 1 else f"{n} papers scanned"
+
+
+def _papers(n: int) -> str:
+    if n == 0:
+        return "no papers"
+    return "1 paper" if n == 1 else f"{n} papers"
+
+
+def clean(text: str) -> str:
+    """Whitespace (newlines, tabs, control characters) collapsed to single spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def short_authors(authors: tuple[str, ...] | list[str]) -> str:
+    """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them."""
+    names = [clean(a) for a in authors]
+    if len(names) > MAX_AUTHORS:
+        return ", ".join(names[:3]) + " et al."
+    return ", ".join(names)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def lead(abstract: str) -> str:
+    """The first sentences of an abstract, cut at a word near LEAD_CHARS."""
+    sentences = _SENTENCE_END.split(clean(abstract))
+    text = " ".join(sentences[:LEAD_SENTENCES])
+    if len(text) <= LEAD_CHARS:
+        return text
+    return text[:LEAD_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def safe_url(url: str, fallback: str) -> str:
+    """`url` if it is http(s), else `fallback`; characters that break links percent-encoded."""
+    url = clean(url)
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        url = fallback
+    return quote(url, safe=":/?#@!$&'*+,;=%~.-_")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def markdown_escape(text: object) -> str:
+    """Backslash-escape what markdown would read as links, HTML, code or emphasis."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
+
+
+def mrkdwn_escape(text: str) -> str:
+    """Escape Slack's three control characters, so `<!channel>` stays text."""
+    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn_link(url: str, label: str) -> str:
+    """A Slack link whose label cannot end the link early (`|` neutralised)."""
+    return f"<{mrkdwn_escape(url).replace('|', '%7C')}|{mrkdwn_escape(label).replace('|', '¦')}>"
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` characters, marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
+    """chat.postMessage payloads (no channel): blocks split at 50, each with a `text` fallback."""
+    blocks = _slack_blocks(digest)
+    chunks = [blocks[i : i + SLACK_MAX_BLOCKS] for i in range(0, len(blocks), SLACK_MAX_BLOCKS)]
+    fallback = subject(digest)
+    return tuple(
+        {
+            "text": fallback if len(chunks) == 1 else f"{fallback} ({n}/{len(chunks)})",
+            "blocks": chunk,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        for n, chunk in enumerate(chunks, 1)
+    )
+
+
+def _slack_blocks(digest: Digest) -> list[dict[str, Any]]:
+    header = f"arxivwatch · {period_label(digest)} ({digest.start} – {digest.end})"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(_cut(header, SLACK_MAX_HEADER))},
+    ]
+    if digest.count == 0:
+        return [*blocks, _section(mrkdwn_escape(empty_line(digest)))]
+    blocks.append({"type": "context", "elements": [_mrkdwn(mrkdwn_escape(summary(digest)))]})
+    view = _context(digest)
+    for section in view["sections"]:
+        blocks.append({"type": "divider"})
+        title = f"*{mrkdwn_escape(section.title)}* ({_papers(len(section.items))})"
+        blocks.append(_section(title))
+        blocks.extend(_section(_slack_item(item)) for item in section.items)
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "context", "elements": [_mrkdwn(mrkdwn_escape(FOOTER))]})
+    return blocks
+
+
+def _slack_item(item: ItemView) -> str:
+    flag = "  _updated_" if item.updated else ""
+    lines = [f"{item.rank}. *{mrkdwn_link(item.abs_url, item.title)}*  `{item.score}`{flag}"]
+    meta = " · ".join(x for x in (item.authors, item.categories) if x)
+    if meta:
+        lines.append(mrkdwn_escape(meta))
+    if item.badges:
+        lines.append("also: " + mrkdwn_escape(", ".join(item.badges)))
+    if item.reasons:
+        lines.append("_why:_ " + mrkdwn_escape(item.reasons))
+    lines.append(f"{mrkdwn_link(item.abs_url, 'abs')} · {mrkdwn_link(item.pdf_url, 'pdf')}")
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": _cut(text, SLACK_MAX_TEXT)}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}

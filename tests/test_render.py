@@ -1,0 +1,221 @@
+"""Rendering a digest: golden files per format, escaping of untrusted text, Slack limits.
+
+Regenerate the golden files after an intended change with
+`ARXIVWATCH_REGEN_GOLDEN=1 pytest tests/test_render.py`, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from arxivwatch import digest, render
+from arxivwatch.models import Digest, Message, Paper
+from digest_samples import (
+    PAPERS,
+    PROFILES,
+    SCORES,
+    THRESHOLDS,
+    TODAY,
+    big_digest,
+    empty_digest,
+    sample_digest,
+)
+from digest_samples import paper as make_paper
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("ARXIVWATCH_REGEN_GOLDEN") == "1"
+EVIL_TITLE = "<script>alert(1)</script> <!channel> [click](javascript:alert(1)) `x` a|b & <b>"
+EVIL_AUTHOR = '<img src=x onerror="alert(2)">'
+
+
+def _formats(message: Message) -> dict[str, str]:
+    slack = json.dumps(list(message.slack), indent=2, ensure_ascii=False) + "\n"
+    return {
+        "digest.html": message.html,
+        "digest.txt": message.text,
+        "digest.md": message.markdown,
+        "slack.json": slack,
+    }
+
+
+def _check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if REGEN:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from {path}"
+
+
+@pytest.mark.parametrize("name", ["digest.html", "digest.txt", "digest.md", "slack.json"])
+def test_sample_digest_matches_golden_file(name: str) -> None:
+    """Each format of the sample week renders exactly as its reviewed golden file."""
+    _check_golden(name, _formats(render.render(sample_digest()))[name])
+
+
+@pytest.mark.parametrize("name", ["digest.html", "digest.txt", "digest.md", "slack.json"])
+def test_empty_digest_matches_golden_file(name: str) -> None:
+    """An empty week renders the short "nothing above your thresholds" message."""
+    _check_golden(f"empty-{name}", _formats(render.render(empty_digest()))[name])
+
+
+def _evil_digest() -> Digest:
+    evil = make_paper(
+        "2411.66666",
+        EVIL_TITLE,
+        authors=(EVIL_AUTHOR, "Mallory"),
+        abstract="Abstract with <iframe src=//evil> and ](javascript:alert(3)) inside.",
+        abs_url="javascript:alert(4)",
+        pdf_url="https://arxiv.org/pdf/2411.66666)](javascript:alert(5)",
+        categories=("cs.CV",),
+    )
+    scores = {"2411.66666": {"segmentation": SCORES["1505.04597"]["segmentation"]}}
+    scores["2411.66666"] = {
+        "segmentation": replace(
+            SCORES["1505.04597"]["segmentation"], paper_id="2411.66666", reasons=("<b>x</b>",)
+        )
+    }
+    start, end = digest.period_bounds("week", TODAY)
+    return digest.select(
+        [evil], scores, PROFILES, THRESHOLDS, period="week", start=start, end=end, channel="x"
+    )
+
+
+def test_html_escapes_untrusted_text() -> None:
+    """Titles, authors and abstracts render as text in HTML, and links stay on arXiv."""
+    html = render.render(_evil_digest()).html
+    assert "<script" not in html and "<img" not in html and "<iframe" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and all(h.startswith("https://arxiv.org/") for h in hrefs)
+    assert "https://arxiv.org/abs/2411.66666" in hrefs
+
+
+def test_slack_mrkdwn_escapes_untrusted_text() -> None:
+    """`<!channel>`, `&` and a `|` in a title cannot mention, link or end a link in Slack."""
+    blocks = [b for p in render.render(_evil_digest()).slack for b in p["blocks"]]  # type: ignore[attr-defined]
+    text = json.dumps(blocks)
+    assert "<!channel>" not in text and "<script>" not in text
+    assert "&lt;!channel&gt;" in text and "&amp;" in text
+    paper_block = next(b["text"]["text"] for b in blocks if "2411.66666" in json.dumps(b))
+    link = paper_block.split("*")[1]
+    assert link.startswith("<https://arxiv.org/abs/2411.66666|") and link.count("|") == 1
+
+
+def test_markdown_escapes_untrusted_text() -> None:
+    """In markdown a title cannot become HTML, code or a link; only arXiv links remain."""
+    md = render.render(_evil_digest()).markdown
+    tokens = MarkdownIt("commonmark").parse(md)
+    inline = [t for block in tokens for t in (block.children or [])]
+    assert not [t for t in tokens if t.type == "html_block"]
+    assert not [t for t in inline if t.type == "html_inline"]
+    codes = [t.content for t in inline if t.type == "code_inline"]
+    assert codes == ["arxivwatch train"]  # the footer's, not the title's `x`
+    hrefs = {str(t.attrs["href"]) for t in inline if t.type == "link_open"}
+    assert hrefs and all(h.startswith("https://arxiv.org/") for h in hrefs)
+    assert not any(")" in h or " " in h for h in hrefs)  # the pdf URL could not break out
+
+
+def test_subject_names_the_count_and_period() -> None:
+    """Subjects read "arxivwatch: 5 papers, week 48", "1 paper, day ...", "no papers"."""
+    assert render.render(sample_digest()).subject == "arxivwatch: 5 papers, week 48"
+    assert render.subject(sample_digest(period="day")) == "arxivwatch: 2 papers, day 2024-11-28"
+    one = Digest("day", TODAY, TODAY, "email", sample_digest().sections[2:], scanned=1)
+    assert render.subject(one) == "arxivwatch: 1 paper, day 2024-11-28"
+    assert render.subject(empty_digest()) == "arxivwatch: no papers, week 48"
+
+
+def test_empty_digest_says_so_in_every_format() -> None:
+    """The empty message names the period and the number of papers scanned."""
+    message = render.render(empty_digest(), send_empty=False)
+    line = "Nothing above your thresholds this week; 812 papers scanned."
+    assert line in message.text and line in message.html and line in message.markdown
+    assert line in json.dumps(message.slack)
+
+
+def test_user_templates_override_shipped_ones(tmp_path: Path) -> None:
+    """A template in the user's folder replaces the shipped one of that name only."""
+    (tmp_path / "digest.txt.j2").write_text("custom {{ count }} of {{ scanned }}\n")
+    message = render.render(sample_digest(), templates_dir=tmp_path)
+    assert message.text == "custom 5 of 6\n"
+    assert message.html == render.render(sample_digest()).html
+
+
+def test_html_styles_are_inlined_for_mail_clients() -> None:
+    """CSS is inlined into style attributes; only the phone media query stays in <style>."""
+    html = render.render(sample_digest()).html
+    assert 'style="padding: 12px 16px;' in html
+    assert html.count("<style") == 1 and "@media" in html
+
+
+def test_long_author_lists_are_shortened() -> None:
+    """Five or more authors show as the first three and "et al."."""
+    assert render.short_authors(("A", "B", "C", "D", "E")) == "A, B, C et al."
+    assert render.short_authors(("A", "B", "C", "D")) == "A, B, C, D"
+
+
+def test_lead_keeps_the_first_sentences_of_the_abstract() -> None:
+    """The lead is the first two sentences, cut near 320 characters at a word."""
+    assert render.lead("One. Two two. Three.") == "One. Two two."
+    long = render.lead("word " * 200)
+    assert len(long) <= render.LEAD_CHARS and long.endswith("word…")
+
+
+def test_large_digest_is_split_into_slack_messages_in_order() -> None:
+    """More than 50 blocks become several payloads of at most 50, each with a fallback text."""
+    payloads = render.render(big_digest(60)).slack
+    assert len(payloads) == 2
+    assert all(len(p["blocks"]) <= 50 for p in payloads)  # type: ignore[arg-type]
+    assert [p["text"] for p in payloads] == [
+        "arxivwatch: 60 papers, week 48 (1/2)",
+        "arxivwatch: 60 papers, week 48 (2/2)",
+    ]
+    texts = [b["text"]["text"] for p in payloads for b in p["blocks"] if b["type"] == "section"]  # type: ignore[attr-defined, index]
+    ranks = [int(t.split(".")[0]) for t in texts if t[0].isdigit()]
+    assert ranks == list(range(1, 61))
+
+
+def test_slack_text_fields_stay_within_limits() -> None:
+    """A huge title and reasons are cut so no text field passes 3,000 characters."""
+    huge: Paper = make_paper("2411.77777", "T" * 5000, authors=("A",) * 300)
+    scores = {huge.id: {"segmentation": replace(SCORES["1505.04597"]["segmentation"],
+                                                paper_id=huge.id, reasons=("r" * 5000,))}}  # fmt: skip
+    d = digest.select([huge], scores, PROFILES, THRESHOLDS, period="day", start=TODAY,
+                      end=TODAY, channel="slack")  # fmt: skip
+    for payload in render.render(d).slack:
+        for block in payload["blocks"]:  # type: ignore[attr-defined]
+            if "text" in block:
+                limit = 150 if block["type"] == "header" else 3000
+                assert len(block["text"]["text"]) <= limit
+
+
+def test_reasons_group_terms_and_label_the_nearest_paper() -> None:
+    """Terms join with commas and a "like:" reason follows after a semicolon."""
+    assert render.format_reasons(("seg", "mask", "like: U-Net")) == "seg, mask; like: U-Net"
+
+
+def test_unsafe_links_fall_back_to_arxiv() -> None:
+    """A non-http link is replaced by the arXiv one, and parentheses are percent-encoded."""
+    assert render.safe_url("javascript:x", "https://arxiv.org/abs/1") == "https://arxiv.org/abs/1"
+    assert render.safe_url("https://a.org/x)(y", "f") == "https://a.org/x%29%28y"
+
+
+def test_day_digest_labels_the_day() -> None:
+    """A daily digest's header names the date rather than a week."""
+    d = Digest("day", date(2024, 11, 28), date(2024, 11, 28), "email", (), scanned=3)
+    message = render.render(d)
+    assert "day 2024-11-28" in message.text
+    assert "Nothing above your thresholds today; 3 papers scanned." in message.text
+
+
+def test_samples_are_real_papers() -> None:
+    """The golden digest is built from real arXiv titles (a guard on the fixtures)."""
+    titles = {p.title for p in PAPERS}
+    assert "U-Net: Convolutional Networks for Biomedical Image Segmentation" in titles
