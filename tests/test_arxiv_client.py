@@ -21,10 +21,11 @@ from arxiv_server import (
     ApiPages,
     ArxivServer,
     Reply,
+    arxiv_server_factory,  # noqa: F401 (a fixture, requested by name below)
     recorded,
 )
 from arxivwatch import __version__
-from arxivwatch.arxiv.client import ArxivClient
+from arxivwatch.arxiv.client import PROJECT_URL, ArxivClient
 from arxivwatch.clock import FakeClock
 from arxivwatch.errors import ArxivError, ArxivQueryError, ArxivUnavailable
 
@@ -274,3 +275,16 @@ def test_one_pacer_across_methods(arxiv_server: ArxivServer, client: ArxivClient
     client.fetch_feed(CATS)
     client.lookup(["0000.0000"])
     assert clock.sleeps == [3.0]
+
+
+def test_server_factory_fixture_gives_independent_servers(request: pytest.FixtureRequest) -> None:
+    """The shared fixture factory starts separate loopback servers with separate scripts and logs."""
+    factory = request.getfixturevalue("arxiv_server_factory")
+    first, second = factory(), factory()
+    first.script("rss", feed_reply(EMPTY_FEED))
+    second.script("rss", Reply(404, b"nope"))
+    with ArxivClient(api_url=first.api_url, feed_url=first.feed_url, contact="", clock=FakeClock()) as one:
+        assert one.fetch_feed(["test"]).result is not None
+    assert first.url != second.url
+    assert (len(first.requests), len(second.requests)) == (1, 0)
+    assert first.requests[0].header("User-Agent") == f"arxivwatch/{__version__} (+{PROJECT_URL})"

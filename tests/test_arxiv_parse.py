@@ -21,7 +21,7 @@ from arxiv_server import (
     RESTRICTED_FEED,
     recorded,
 )
-from arxivwatch.arxiv.parse import parse_api, parse_feed, split_creators, split_version
+from arxivwatch.arxiv.parse import FeedResult, parse_api, parse_feed, split_creators, split_version
 from arxivwatch.arxiv.restrict import restrict_feed
 from arxivwatch.errors import ArxivError, ArxivQueryError
 
@@ -44,6 +44,11 @@ def restricted() -> bytes:
     return recorded(RESTRICTED_FEED)
 
 
+@pytest.fixture(scope="module")
+def feed(restricted: bytes) -> FeedResult:
+    return parse_feed(restricted)
+
+
 def test_restricted_feed_counts_match_an_independent_count(restricted: bytes) -> None:
     """The cs.CV+eess.IV+cs.LG feed parses to as many new, cross and replace items as etree counts."""
     expected = etree_counts(restricted, WATCHED)
@@ -53,17 +58,17 @@ def test_restricted_feed_counts_match_an_independent_count(restricted: bytes) ->
     assert len({p.id for p in result.papers}) == len(result.papers)
 
 
-def test_feed_header_gives_announcement_date_and_build_time(restricted: bytes) -> None:
+def test_feed_header_gives_announcement_date_and_build_time(feed: FeedResult) -> None:
     """The channel pubDate's own-zone date is the announcement date; lastBuildDate is `built`."""
-    result = parse_feed(restricted)
+    result = feed
     assert result.announced == date(2024, 11, 28)
     assert result.built == datetime(2024, 11, 28, 14, 47, 20, tzinfo=UTC)
     assert result.title.endswith("updates on arXiv.org")
 
 
-def test_rss_item_fields_hand_checked(restricted: bytes) -> None:
+def test_rss_item_fields_hand_checked(feed: FeedResult) -> None:
     """The first item splits the description into id, version, type and abstract, and derives the pdf link."""
-    paper = parse_feed(restricted).papers[0]
+    paper = feed.papers[0]
     assert paper.id == "2411.17702"
     assert paper.version == 1
     assert paper.announce_type == "new"
@@ -77,26 +82,26 @@ def test_rss_item_fields_hand_checked(restricted: bytes) -> None:
     assert paper.announced == date(2024, 11, 28)
 
 
-def test_rss_cross_item_takes_first_category_as_primary(restricted: bytes) -> None:
+def test_rss_cross_item_takes_first_category_as_primary(feed: FeedResult) -> None:
     """A cross item keeps every category in order and takes the first as primary."""
-    paper = next(p for p in parse_feed(restricted).papers if p.id == "2411.16552")
+    paper = next(p for p in feed.papers if p.id == "2411.16552")
     assert paper.announce_type == "cross"
     assert paper.categories == ("stat.AP", "cs.LG", "econ.EM", "stat.ME", "stat.ML")
     assert paper.primary_category == "stat.AP"
     assert paper.authors == ("Anya Shchetkina", "Ron Berman")
 
 
-def test_rss_doi_and_journal_reference(restricted: bytes) -> None:
+def test_rss_doi_and_journal_reference(feed: FeedResult) -> None:
     """arxiv:DOI and arxiv:journal_reference land in doi and journal_ref."""
-    paper = next(p for p in parse_feed(restricted).papers if p.id == "2411.18231")
+    paper = next(p for p in feed.papers if p.id == "2411.18231")
     assert paper.doi == "10.1016/j.actaastro.2024.10.066"
     assert paper.journal_ref == "Acta Astronautica, Volume 226, Part 1, 2025, Pages 542-554"
     assert paper.authors[0] == "Nadine M. Trummer"
 
 
-def test_rss_creators_drop_affiliations(restricted: bytes) -> None:
+def test_rss_creators_drop_affiliations(feed: FeedResult) -> None:
     """dc:creator with affiliations in parentheses gives bare author names."""
-    paper = next(p for p in parse_feed(restricted).papers if p.id == "2411.17748")
+    paper = next(p for p in feed.papers if p.id == "2411.17748")
     assert paper.authors == (
         "Mohammed Riadh Berramdane",
         "Alexandre Battiston",
@@ -107,9 +112,9 @@ def test_rss_creators_drop_affiliations(restricted: bytes) -> None:
     )
 
 
-def test_rss_replace_item_carries_its_version(restricted: bytes) -> None:
+def test_rss_replace_item_carries_its_version(feed: FeedResult) -> None:
     """A replace item keeps the version from its description (2411.17697v2)."""
-    paper = next(p for p in parse_feed(restricted).papers if p.id == "2411.17697")
+    paper = next(p for p in feed.papers if p.id == "2411.17697")
     assert (paper.version, paper.announce_type) == (2, "replace")
     assert paper.pdf_url == "https://arxiv.org/pdf/2411.17697v2"
 
