@@ -112,7 +112,8 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
 def _inline_css(html: str) -> str:
     import css_inline
 
-    return str(css_inline.inline(html))
+    inlined = str(css_inline.inline(html))
+    return inlined if inlined.endswith("\n") else inlined + "\n"  # the inliner drops it
 
 
 def _context(digest: Digest) -> dict[str, Any]:

@@ -1,0 +1,185 @@
+"""Slack: chat.postMessage with a bot token, or an incoming webhook.
+
+A digest may be several messages (Slack takes at most 50 blocks in one); they are
+posted in order. When Slack answers `ratelimited` (HTTP 429) the same message is
+retried after the Retry-After it named, waited on the given clock. Any other refusal
+(invalid_auth, channel_not_found, ...) raises PartialDeliveryError (a DeliveryError)
+saying how many messages were accepted before it, so a retry can resume after them
+with `already_sent` and never post one twice. The token never appears in an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.deliver import PartialDeliveryError
+from arxivwatch.models import Message, Receipt
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
+HINTS = {
+    "invalid_auth": "check the bot token in the variable named by slack.token_env",
+    "not_authed": "set the bot token in the variable named by slack.token_env",
+    "token_revoked": "the bot token was revoked; create a new one",
+    "account_inactive": "the bot token belongs to a deactivated app or user",
+    "channel_not_found": "check slack.channel, and invite the bot to that channel",
+    "not_in_channel": "invite the bot to the channel named by slack.channel",
+    "is_archived": "slack.channel is archived; choose another channel",
+    "missing_scope": "give the app the chat:write scope and reinstall it",
+    "invalid_blocks": "the message broke Slack's block rules; please report this",
+    "invalid_token": "check the webhook URL in the variable named by slack.webhook_url_env",
+    "no_service": "the webhook was removed; create a new one",
+}
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What Slack said to one post: accepted (with a ts), rate limited, or refused."""
+
+    ok: bool
+    ts: str = ""
+    error: str = ""
+    retry_after: float | None = None
+
+
+def send(
+    message: Message,
+    *,
+    digest_key: str,
+    channel: str,
+    token: str | None = None,
+    webhook_url: str | None = None,
+    api_url: str = "https://slack.com/api/",
+    clock: Clock | None = None,
+    max_retries: int = 5,
+    already_sent: int = 0,
+    timeout: int = 30,
+) -> Receipt:
+    """Post the Slack payloads of `message` after the first `already_sent`, in order.
+
+    Uses the bot `token` with chat.postMessage to `channel`, or else `webhook_url`.
+    `max_retries` bounds the rate-limit retries of each message. The Receipt's detail is
+    the ts values of the messages posted now, comma-separated (webhooks return none).
+    """
+    clock = clock or SystemClock()
+    post = _poster(channel=channel, token=token, webhook_url=webhook_url, api_url=api_url, timeout=timeout)
+    payloads = list(message.slack) or [{"text": message.slack_text or message.subject}]
+    stamps: list[str] = []
+    for index in range(already_sent, len(payloads)):
+        answer = _post_with_retries(post, payloads[index], clock, max_retries)
+        if not answer.ok:
+            raise _refused(answer, index, len(payloads), stamps, already_sent)
+        stamps.append(answer.ts)
+    extra = {"messages": str(len(payloads) - already_sent), "channel": channel}
+    return Receipt("slack", digest_key, clock.now(), detail=",".join(s for s in stamps if s), extra=extra)
+
+
+Poster = Callable[[dict[str, Any]], _Answer]
+
+
+def _poster(
+    *, channel: str, token: str | None, webhook_url: str | None, api_url: str, timeout: int
+) -> Poster:
+    if token:
+        return _web_api_poster(token, channel, api_url, timeout)
+    if webhook_url:
+        return _webhook_poster(webhook_url, timeout)
+    raise PartialDeliveryError(
+        "slack: no bot token and no webhook URL",
+        hint="set the variable named by slack.token_env (or slack.webhook_url_env)",
+    )
+
+
+def _post_with_retries(post: Poster, payload: dict[str, Any], clock: Clock, max_retries: int) -> _Answer:
+    """Post once, and again after each `ratelimited`, at most `max_retries` more times."""
+    answer = post(payload)
+    for _ in range(max_retries):
+        if answer.retry_after is None:
+            return answer
+        clock.sleep(answer.retry_after)
+        answer = post(payload)
+    return answer
+
+
+def _refused(
+    answer: _Answer, index: int, total: int, stamps: list[str], already_sent: int
+) -> PartialDeliveryError:
+    """The error for a refused message `index`; sent_count counts this call's acceptances."""
+    error = answer.error or "unknown_error"
+    if answer.retry_after is not None:
+        hint = "Slack kept answering ratelimited; the next run will resume"
+    else:
+        hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors")
+    progress = f" (message {index + 1} of {total}; {index} accepted)" if total > 1 else ""
+    return PartialDeliveryError(
+        f"slack: refused with {error}{progress}",
+        hint=hint,
+        sent_count=index - already_sent,
+        detail=",".join(stamps),
+    )
+
+
+def _web_api_poster(token: str, channel: str, api_url: str, timeout: int) -> Poster:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    # No SDK retry handlers: a retried connection error could post a message twice,
+    # and rate limits are handled here, on the injected clock.
+    client = WebClient(token=token, base_url=api_url, timeout=timeout, retry_handlers=[])
+
+    def post(payload: dict[str, Any]) -> _Answer:
+        try:
+            response = client.chat_postMessage(channel=channel, **payload)
+        except SlackApiError as e:
+            status = e.response.status_code
+            body = e.response.data if isinstance(e.response.data, dict) else {}
+            error = str(body.get("error", f"http_{status}"))
+            if status == 429 or error == "ratelimited":
+                return _Answer(False, error="ratelimited", retry_after=_retry_after(e.response.headers))
+            return _Answer(False, error=error)
+        except (SlackClientError, OSError) as e:
+            return _Answer(False, error=f"unreachable: {_first_line(e)}")
+        return _Answer(True, ts=str(response.get("ts", "")))
+
+    return post
+
+
+def _webhook_poster(url: str, timeout: int) -> Poster:
+    from slack_sdk.webhook import WebhookClient
+
+    client = WebhookClient(url, timeout=timeout, retry_handlers=[])
+
+    def post(payload: dict[str, Any]) -> _Answer:
+        try:
+            response = client.send_dict(payload)
+        except OSError as e:
+            return _Answer(False, error=f"unreachable: {_first_line(e)}")
+        if response.status_code == 429:
+            return _Answer(False, error="ratelimited", retry_after=_retry_after(response.headers))
+        if response.status_code != 200:
+            return _Answer(False, error=(response.body or f"http_{response.status_code}").strip()[:100])
+        return _Answer(True)
+
+    return post
+
+
+def _retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds from a Retry-After header (any case); DEFAULT_RETRY_AFTER if absent or odd."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return DEFAULT_RETRY_AFTER
+    return DEFAULT_RETRY_AFTER
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.splitlines()[0].split())[:200]

@@ -1,0 +1,274 @@
+"""A small Slack emulator on 127.0.0.1: chat.postMessage and an incoming webhook.
+
+It checks what Slack checks: the bearer token (`not_authed`, `invalid_auth`), the
+channel (`channel_not_found`), that `text` or `blocks` is present (`no_text`), and the
+block limits (`invalid_blocks`: at most 50 blocks, section and context text at most
+3,000 characters, header text at most 150, known block types). It can be scripted to
+answer an error the next N times (`ratelimited` as HTTP 429 with Retry-After), and it
+records every request and every accepted message, in order.
+
+    with SlackEmulator(token="xoxb-test") as slack:
+        slack.fail("ratelimited", times=1, retry_after=1)
+        ...  # post to slack.api_url or slack.webhook_url
+        assert len(slack.messages) == 1
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+MAX_HEADER = 150
+MAX_MESSAGE_TEXT = 40000
+BLOCK_TYPES = {"section", "header", "divider", "context", "actions", "image", "rich_text"}
+WEBHOOK_PATH = "/services/T000/B000/secretwebhook"
+
+
+@dataclass
+class Failure:
+    """A scripted error: let `after` requests through, then answer `error` `times` times."""
+
+    error: str
+    times: int
+    retry_after: int = 1
+    after: int = 0
+
+
+@dataclass
+class Request:
+    """One request the emulator received, accepted or not."""
+
+    path: str
+    authorization: str
+    payload: dict[str, Any]
+    status: int
+    answer: dict[str, Any] | str
+
+
+@dataclass
+class State:
+    """What the emulator knows and has seen; shared with its handler threads."""
+
+    token: str
+    channels: set[str]
+    failures: list[Failure] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def block_error(payload: dict[str, Any]) -> str | None:
+    """Slack's verdict on the payload's text and blocks; None when acceptable."""
+    blocks = payload.get("blocks")
+    text = payload.get("text")
+    if not blocks and not (isinstance(text, str) and text.strip()):
+        return "no_text"
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        return "msg_too_long"
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    return next((e for e in map(_one_block_error, blocks) if e), None)
+
+
+def _one_block_error(block: Any) -> str | None:
+    if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+        return "invalid_blocks"
+    kind = block["type"]
+    if kind == "header":
+        text = block.get("text", {})
+        ok = text.get("type") == "plain_text" and 0 < len(text.get("text", "")) <= MAX_HEADER
+        return None if ok else "invalid_blocks"
+    if kind == "section":
+        texts = [block["text"]] if "text" in block else list(block.get("fields", []))
+        return None if texts and all(_text_ok(t) for t in texts) else "invalid_blocks"
+    if kind == "context":
+        elements = block.get("elements", [])
+        return None if 0 < len(elements) <= 10 and all(map(_text_ok, elements)) else "invalid_blocks"
+    return None
+
+
+def _text_ok(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("type") in ("mrkdwn", "plain_text")
+        and 0 < len(obj.get("text", "")) <= MAX_TEXT
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        payload = _decode(raw, self.headers.get("Content-Type", ""))
+        state = self.server.state
+        with state.lock:
+            if self.path == "/api/chat.postMessage":
+                status, answer, headers = self._post_message(state, payload)
+            elif self.path == WEBHOOK_PATH:
+                status, answer, headers = self._webhook(state, payload)
+            else:
+                status, answer, headers = 404, "no_service", {}
+            auth = self.headers.get("Authorization", "")
+            state.requests.append(Request(self.path, auth, payload, status, answer))
+        self._reply(status, answer, headers)
+
+    def _post_message(
+        self, state: State, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        auth = self.headers.get("Authorization", "")
+        error = _scripted(state)
+        if error is not None:
+            return _api_error(error)
+        if not auth.startswith("Bearer "):
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if auth.removeprefix("Bearer ") != state.token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if payload.get("channel") not in state.channels:
+            return 200, {"ok": False, "error": "channel_not_found"}, {}
+        problem = block_error(payload)
+        if problem:
+            return 200, {"ok": False, "error": problem}, {}
+        ts = _accept(state, payload)
+        return 200, {"ok": True, "channel": payload["channel"], "ts": ts}, {}
+
+    def _webhook(self, state: State, payload: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
+        error = _scripted(state)
+        if error is not None:
+            _status, _body, headers = _api_error(error)
+            return (429 if error.error == "ratelimited" else 400), error.error, headers
+        problem = block_error(payload)
+        if problem:
+            return 400, problem, {}
+        _accept(state, payload)
+        return 200, "ok", {}
+
+    def _reply(self, status: int, answer: dict[str, Any] | str, headers: dict[str, str]) -> None:
+        is_json = isinstance(answer, dict)
+        body = (json.dumps(answer) if is_json else str(answer)).encode()
+        self.send_response(status)
+        content_type = "application/json; charset=utf-8" if is_json else "text/plain"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read `requests` instead of stderr."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: State) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+
+def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        try:
+            data = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            return {"_invalid": raw.decode("utf-8", "replace")}
+        return data if isinstance(data, dict) else {"_invalid": data}
+    from urllib.parse import parse_qsl
+
+    form: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8", "replace")))
+    if isinstance(form.get("blocks"), str):
+        form["blocks"] = json.loads(form["blocks"])
+    return form
+
+
+def _scripted(state: State) -> Failure | None:
+    if state.failures and state.failures[0].times > 0:
+        failure = state.failures[0]
+        if failure.after > 0:
+            failure.after -= 1
+            return None
+        failure.times -= 1
+        if failure.times == 0:
+            state.failures.pop(0)
+        return failure
+    return None
+
+
+def _api_error(failure: Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
+    if failure.error == "ratelimited":
+        headers = {"Retry-After": str(failure.retry_after)}
+        return 429, {"ok": False, "error": "ratelimited"}, headers
+    return 200, {"ok": False, "error": failure.error}, {}
+
+
+def _accept(state: State, payload: dict[str, Any]) -> str:
+    ts = f"{1732780800 + len(state.messages)}.{len(state.messages) + 1:06d}"
+    state.messages.append({**payload, "ts": ts})
+    return ts
+
+
+class SlackEmulator:
+    """The emulator as a context manager; `api_url` and `webhook_url` point at it."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-test-token",  # noqa: S107 - a fake token the emulator checks
+        channels: tuple[str, ...] = ("#digest",),
+    ) -> None:
+        self.state = State(token=token, channels=set(channels))
+        self._server = _Server(self.state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Accepted messages, in the order they arrived (each with its `ts`)."""
+        with self.state.lock:
+            return list(self.state.messages)
+
+    @property
+    def requests(self) -> list[Request]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def fail(self, error: str, *, times: int = 1, retry_after: int = 1, after: int = 0) -> None:
+        """Answer `error` to `times` requests, after letting `after` through (queued in order)."""
+        with self.state.lock:
+            self.state.failures.append(Failure(error, times, retry_after, after))
+
+    def start(self) -> SlackEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SlackEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

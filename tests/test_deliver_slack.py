@@ -1,0 +1,177 @@
+"""Slack delivery against the Slack emulator on 127.0.0.1 (token and limits checked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from arxivwatch.clock import FakeClock
+from arxivwatch.deliver import PartialDeliveryError, slack
+from arxivwatch.errors import DeliveryError
+from arxivwatch.models import Message, Receipt
+from arxivwatch.render import render
+from digest_samples import big_digest, sample_digest
+from slack_emulator import SlackEmulator
+
+TOKEN = "xoxb-1234-test-token"
+CHANNEL = "#digest"
+KEY = "week:2024-11-22:slack"
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    with SlackEmulator(token=TOKEN, channels=(CHANNEL,)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def message() -> Message:
+    return render(sample_digest("slack"))
+
+
+@pytest.fixture(scope="module")
+def big_message() -> Message:
+    return render(big_digest(60))
+
+
+def _send(message: Message, emulator: SlackEmulator, **kw: Any) -> Receipt:
+    args: dict[str, Any] = {
+        "digest_key": KEY,
+        "channel": CHANNEL,
+        "token": TOKEN,
+        "api_url": emulator.api_url,
+        "clock": FakeClock(),
+        **kw,
+    }
+    return slack.send(message, **args)
+
+
+def _without_ts(posted: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in posted.items() if k not in ("ts", "channel")}
+
+
+def test_posts_the_digest_with_the_bot_token(message: Message, emulator: SlackEmulator) -> None:
+    """chat.postMessage gets the payload, the channel and the bearer token; ts is the receipt."""
+    receipt = _send(message, emulator)
+    (posted,) = emulator.messages
+    assert posted["channel"] == CHANNEL
+    assert _without_ts(posted) == message.slack[0]
+    assert emulator.requests[0].authorization == f"Bearer {TOKEN}"
+    assert receipt.detail == posted["ts"] and receipt.channel == "slack"
+
+
+def test_big_digest_arrives_split_and_in_order(big_message: Message, emulator: SlackEmulator) -> None:
+    """A digest over 50 blocks arrives as several accepted messages, in order."""
+    receipt = _send(big_message, emulator)
+    posted = emulator.messages
+    assert len(posted) == len(big_message.slack) == 2
+    assert [_without_ts(p) for p in posted] == list(big_message.slack)
+    assert receipt.detail == ",".join(p["ts"] for p in posted)
+
+
+def test_ratelimited_then_ok_is_delivered_once_after_the_wait(
+    message: Message, emulator: SlackEmulator
+) -> None:
+    """A 429 with Retry-After is waited out on the clock, then the message goes once."""
+    emulator.fail("ratelimited", times=1, retry_after=3)
+    clock = FakeClock()
+    _send(message, emulator, clock=clock)
+    assert clock.sleeps == [3.0]
+    assert len(emulator.messages) == 1
+    assert [r.status for r in emulator.requests] == [429, 200]
+
+
+def test_ratelimited_beyond_the_retries_fails(message: Message, emulator: SlackEmulator) -> None:
+    """When Slack keeps answering ratelimited, the send fails after max_retries waits."""
+    emulator.fail("ratelimited", times=10)
+    clock = FakeClock()
+    with pytest.raises(DeliveryError, match="ratelimited"):
+        _send(message, emulator, clock=clock, max_retries=2)
+    assert clock.sleeps == [1.0, 1.0] and emulator.messages == []
+
+
+def test_invalid_auth_fails_with_one_line_without_the_token(
+    message: Message, emulator: SlackEmulator
+) -> None:
+    """A wrong token fails naming invalid_auth and what to check, never the token."""
+    with pytest.raises(DeliveryError) as caught:
+        _send(message, emulator, token="xoxb-wrong-secret")
+    text = str(caught.value)
+    assert "invalid_auth" in text and "slack.token_env" in text
+    assert "xoxb-wrong-secret" not in text and "\n" not in text
+    assert emulator.messages == []
+
+
+def test_channel_not_found_fails_naming_the_problem(message: Message, emulator: SlackEmulator) -> None:
+    """An unknown channel fails naming channel_not_found and slack.channel."""
+    with pytest.raises(DeliveryError, match=r"channel_not_found.*slack\.channel"):
+        _send(message, emulator, channel="#nowhere")
+
+
+def test_failure_midway_reports_progress_and_resumes(big_message: Message, emulator: SlackEmulator) -> None:
+    """After a failure on message 2, a retry with already_sent posts only message 2."""
+    emulator.fail("invalid_auth", times=1, after=1)
+    with pytest.raises(PartialDeliveryError) as caught:
+        _send(big_message, emulator)
+    assert caught.value.sent_count == 1
+    assert "message 2 of 2; 1 accepted" in str(caught.value)
+    _send(big_message, emulator, already_sent=caught.value.sent_count)
+    assert [_without_ts(p) for p in emulator.messages] == list(big_message.slack)
+
+
+def test_sent_count_counts_only_this_call(big_message: Message, emulator: SlackEmulator) -> None:
+    """Resuming at message 2 and failing there reports zero new acceptances."""
+    emulator.fail("channel_not_found", times=1)
+    with pytest.raises(PartialDeliveryError) as caught:
+        _send(big_message, emulator, already_sent=1)
+    assert caught.value.sent_count == 0 and emulator.messages == []
+
+
+def test_webhook_delivers_in_order(big_message: Message, emulator: SlackEmulator) -> None:
+    """An incoming webhook takes the same payloads, in order, without a token."""
+    _send(big_message, emulator, token=None, webhook_url=emulator.webhook_url)
+    assert [_without_ts(p) for p in emulator.messages] == list(big_message.slack)
+    assert all(r.authorization == "" for r in emulator.requests)
+
+
+def test_webhook_ratelimited_then_ok(message: Message, emulator: SlackEmulator) -> None:
+    """A webhook 429 is waited out and the message is sent once."""
+    emulator.fail("ratelimited", times=1, retry_after=2)
+    clock = FakeClock()
+    _send(message, emulator, token=None, webhook_url=emulator.webhook_url, clock=clock)
+    assert clock.sleeps == [2.0] and len(emulator.messages) == 1
+
+
+def test_no_credentials_is_a_delivery_error(message: Message, emulator: SlackEmulator) -> None:
+    """Without a token or a webhook URL nothing is posted and the error says what to set."""
+    with pytest.raises(DeliveryError, match=r"slack\.token_env"):
+        _send(message, emulator, token=None)
+    assert emulator.requests == []
+
+
+def test_unreachable_slack_is_a_delivery_error(message: Message) -> None:
+    """A Slack URL where nothing listens fails cleanly with one line."""
+    with SlackEmulator() as gone:
+        url = gone.api_url
+    with pytest.raises(DeliveryError, match="unreachable") as caught:
+        slack.send(message, digest_key=KEY, channel=CHANNEL, token=TOKEN, api_url=url,
+                   clock=FakeClock())  # fmt: skip
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
+def test_emulator_refuses_what_slack_refuses(emulator: SlackEmulator) -> None:
+    """The emulator rejects 51 blocks and a too-long header, so the split tests mean something."""
+    many = Message("s", "", "", "", slack=({"text": "t", "blocks": [{"type": "divider"}] * 51},))
+    with pytest.raises(DeliveryError, match="invalid_blocks"):
+        _send(many, emulator)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
+    long_header = Message("s", "", "", "", slack=({"text": "t", "blocks": [header]},))
+    with pytest.raises(DeliveryError, match="invalid_blocks"):
+        _send(long_header, emulator)
+    empty = Message("s", "", "", "", slack=({"text": ""},))
+    with pytest.raises(DeliveryError, match="no_text"):
+        _send(empty, emulator)
+    assert emulator.messages == []
