@@ -6,9 +6,10 @@ the request (e.g. `ApiPages`, which serves pages of a recorded export API answer
 `start` and `max_results`). A reply carrying an ETag answers 304 to a matching
 If-None-Match. Every request is logged (path, query, headers, arrival time).
 
-Use from any test module:
+The fixtures `arxiv_server` and `arxiv_server_factory` reach every test module through
+`pytest_plugins = ("arxiv_server",)` in tests/conftest.py; import only the helpers:
 
-    from arxiv_server import ArxivServer, Reply, recorded, arxiv_server  # noqa: F401
+    from arxiv_server import ArxivServer, Reply, recorded
 
     def test_x(arxiv_server: ArxivServer) -> None:
         arxiv_server.script("rss", Reply(503, headers={"Retry-After": "5"}), Reply(200, body=...))

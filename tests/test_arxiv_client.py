@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
@@ -21,7 +21,6 @@ from arxiv_server import (
     ApiPages,
     ArxivServer,
     Reply,
-    arxiv_server_factory,  # noqa: F401 (a fixture, requested by name below)
     recorded,
 )
 from arxivwatch import __version__
@@ -31,12 +30,6 @@ from arxivwatch.errors import ArxivError, ArxivQueryError, ArxivUnavailable
 
 CATS = ["cs.CV", "eess.IV", "cs.LG"]
 CONTACT = "watcher@example.org"
-
-
-@pytest.fixture
-def arxiv_server() -> Iterator[ArxivServer]:
-    with ArxivServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -277,10 +270,11 @@ def test_one_pacer_across_methods(arxiv_server: ArxivServer, client: ArxivClient
     assert clock.sleeps == [3.0]
 
 
-def test_server_factory_fixture_gives_independent_servers(request: pytest.FixtureRequest) -> None:
+def test_server_factory_fixture_gives_independent_servers(
+    arxiv_server_factory: Callable[[], ArxivServer],
+) -> None:
     """The shared fixture factory starts separate loopback servers with separate scripts and logs."""
-    factory = request.getfixturevalue("arxiv_server_factory")
-    first, second = factory(), factory()
+    first, second = arxiv_server_factory(), arxiv_server_factory()
     first.script("rss", feed_reply(EMPTY_FEED))
     second.script("rss", Reply(404, b"nope"))
     with ArxivClient(api_url=first.api_url, feed_url=first.feed_url, contact="", clock=FakeClock()) as one:
@@ -288,3 +282,19 @@ def test_server_factory_fixture_gives_independent_servers(request: pytest.Fixtur
     assert first.url != second.url
     assert (len(first.requests), len(second.requests)) == (1, 0)
     assert first.requests[0].header("User-Agent") == f"arxivwatch/{__version__} (+{PROJECT_URL})"
+
+
+def test_search_rejects_reversed_range(client: ArxivClient) -> None:
+    """A range whose start is after its end fails before any request."""
+    with pytest.raises(ArxivQueryError, match="empty"):
+        client.search(CATS, date(2024, 11, 28), date(2024, 11, 21))
+    assert client.requests == 0
+
+
+def test_tls_failure_is_not_retried(arxiv_server: ArxivServer, clock: FakeClock) -> None:
+    """A TLS failure (here: https to a plain-HTTP server) fails at once instead of being retried."""
+    https = arxiv_server.url.replace("http://", "https://")
+    with ArxivClient(api_url=f"{https}/api/query", feed_url=f"{https}/rss", contact="", clock=clock) as c:
+        with pytest.raises(ArxivError, match="TLS failed"):
+            c.fetch_feed(CATS)
+        assert c.requests == 1 and clock.sleeps == []

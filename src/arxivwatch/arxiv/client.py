@@ -19,6 +19,7 @@ Everything else (a 4xx, an HTML page where XML was expected) fails at once.
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -144,6 +145,8 @@ class ArxivClient:
         """Papers first submitted in [since, until] (UTC days) in any of `categories`, oldest first."""
         if not categories:
             raise ArxivQueryError("no arXiv categories to ask for", hint="set [arxiv] categories")
+        if since > until:
+            raise ArxivQueryError(f"the date range {since} .. {until} is empty", hint="swap the dates")
         cats = " OR ".join(f"cat:{c}" for c in categories)
         window = f"submittedDate:[{since:%Y%m%d}0000 TO {until:%Y%m%d}2359]"
         params = {
@@ -217,6 +220,11 @@ class ArxivClient:
             try:
                 response = self._http.get(url, params=params, headers=headers)
             except _RETRY_ERRORS as exc:
+                if _tls_failure(exc):  # a certificate problem does not heal by waiting
+                    raise ArxivError(
+                        f"TLS failed for {url}: {exc}",
+                        hint="check the arXiv URLs and the system's CA certificates",
+                    ) from exc
                 failure = f"{type(exc).__name__}: {exc}".rstrip(": ")
             except httpx.HTTPError as exc:
                 raise ArxivError(f"cannot reach arXiv at {url}: {exc}") from exc
@@ -268,6 +276,20 @@ def _require_ok(response: httpx.Response, url: str) -> None:
             f"arXiv answered HTTP {response.status_code} {response.reason_phrase} for {url}",
             hint="check the arXiv URLs in your configuration",
         )
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether an httpx error was caused by a TLS failure that waiting will not fix.
+
+    A bad certificate or a server that does not speak TLS; a connection cut mid-handshake
+    (SSLEOFError) is ordinary network trouble and is retried.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, ssl.SSLEOFError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _unique(papers: Iterator[Paper]) -> list[Paper]:
