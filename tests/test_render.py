@@ -17,7 +17,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from arxivwatch import digest, render
-from arxivwatch.models import Digest, Message, Paper
+from arxivwatch.models import Digest, DigestSection, Message, Paper
 from digest_samples import (
     PAPERS,
     PROFILES,
@@ -182,6 +182,23 @@ def test_large_digest_is_split_into_slack_messages_in_order() -> None:
     assert ranks == list(range(1, 61))
 
 
+def test_slack_split_keeps_a_profile_heading_with_its_first_paper() -> None:
+    """No Slack message ends with a divider or a profile heading whose papers follow later."""
+    items = big_digest(60).items
+    other = replace(PROFILES[1], name="other", title="Other")
+    sections = (
+        DigestSection(PROFILES[0], items[:44]),
+        DigestSection(other, tuple(replace(i, profile="other") for i in items[44:])),
+    )
+    payloads = render.render(replace(big_digest(60), sections=sections)).slack
+    assert len(payloads) == 2
+    first_blocks = payloads[0]["blocks"]
+    assert len(first_blocks) == 2 + 3 + 43  # type: ignore[arg-type]
+    second = payloads[1]["blocks"]
+    assert [b["type"] for b in second[:3]] == ["divider", "section", "section"]  # type: ignore[index]
+    assert second[1]["text"]["text"].startswith("*Other*")  # type: ignore[index]
+
+
 def test_slack_text_fields_stay_within_limits() -> None:
     """A huge title and reasons are cut so no text field passes 3,000 characters."""
     huge: Paper = make_paper("2411.77777", "T" * 5000, authors=("A",) * 300)
@@ -213,6 +230,7 @@ def test_day_digest_labels_the_day() -> None:
     message = render.render(d)
     assert "day 2024-11-28" in message.text
     assert "Nothing above your thresholds today; 3 papers scanned." in message.text
+    assert message.text.startswith("arxivwatch - day 2024-11-28\n")
 
 
 def test_samples_are_real_papers() -> None:

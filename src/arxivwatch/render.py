@@ -134,6 +134,8 @@ def _context(digest: Digest) -> dict[str, Any]:
         "label": label,
         "start": digest.start.isoformat(),
         "end": digest.end.isoformat(),
+        "span": period_span(digest),
+        "heading": heading(digest),
         "count": digest.count,
         "scanned": digest.scanned,
         "summary": summary(digest),
@@ -182,6 +184,19 @@ def period_label(digest: Digest) -> str:
         return f"day {digest.end.isoformat()}"
     middle = digest.start + timedelta(days=(digest.end - digest.start).days // 2)
     return f"week {middle.isocalendar().week}"
+
+
+def period_span(digest: Digest) -> str:
+    """The dates covered: "2024-11-22 to 2024-11-28", or one date for a single day."""
+    if digest.start == digest.end:
+        return digest.start.isoformat()
+    return f"{digest.start.isoformat()} to {digest.end.isoformat()}"
+
+
+def heading(digest: Digest) -> str:
+    """ "week 48 (2024-11-22 to 2024-11-28)", or "day 2024-11-28" alone."""
+    label = period_label(digest)
+    return label if digest.start == digest.end else f"{label} ({period_span(digest)})"
 
 
 def subject(digest: Digest) -> str:
@@ -267,9 +282,15 @@ def _cut(text: str, limit: int) -> str:
 
 
 def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
-    """chat.postMessage payloads (no channel): blocks split at 50, each with a `text` fallback."""
-    blocks = _slack_blocks(digest)
-    chunks = [blocks[i : i + SLACK_MAX_BLOCKS] for i in range(0, len(blocks), SLACK_MAX_BLOCKS)]
+    """chat.postMessage payloads (no channel): at most 50 blocks each, each with a fallback.
+
+    A profile's heading stays in the same message as its first paper.
+    """
+    chunks: list[list[dict[str, Any]]] = [[]]
+    for unit in _slack_units(digest):
+        if len(chunks[-1]) + len(unit) > SLACK_MAX_BLOCKS:
+            chunks.append([])
+        chunks[-1].extend(unit)
     fallback = subject(digest)
     return tuple(
         {
@@ -282,23 +303,28 @@ def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
     )
 
 
-def _slack_blocks(digest: Digest) -> list[dict[str, Any]]:
-    header = f"arxivwatch · {period_label(digest)} ({digest.start} – {digest.end})"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(_cut(header, SLACK_MAX_HEADER))},
-    ]
+def _slack_units(digest: Digest) -> list[list[dict[str, Any]]]:
+    """The blocks in groups that must not be split across messages."""
+    title = _cut(f"arxivwatch · {heading(digest)}", SLACK_MAX_HEADER)
+    header: dict[str, Any] = {"type": "header", "text": _plain(title)}
     if digest.count == 0:
-        return [*blocks, _section(mrkdwn_escape(empty_line(digest)))]
-    blocks.append({"type": "context", "elements": [_mrkdwn(mrkdwn_escape(summary(digest)))]})
-    view = _context(digest)
-    for section in view["sections"]:
-        blocks.append({"type": "divider"})
-        title = f"*{mrkdwn_escape(section.title)}* ({_papers(len(section.items))})"
-        blocks.append(_section(title))
-        blocks.extend(_section(_slack_item(item)) for item in section.items)
-    blocks.append({"type": "divider"})
-    blocks.append({"type": "context", "elements": [_mrkdwn(mrkdwn_escape(FOOTER))]})
-    return blocks
+        return [[header, _section(mrkdwn_escape(empty_line(digest)))]]
+    units = [[header, _context_block(summary(digest))]]
+    for section in _context(digest)["sections"]:
+        name = f"*{mrkdwn_escape(section.title)}* ({_papers(len(section.items))})"
+        first, *rest = (_section(_slack_item(item)) for item in section.items)
+        units.append([_divider(), _section(name), first])
+        units.extend([block] for block in rest)
+    units.append([_divider(), _context_block(FOOTER)])
+    return units
+
+
+def _divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def _context_block(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(mrkdwn_escape(text))]}
 
 
 def _slack_item(item: ItemView) -> str:
