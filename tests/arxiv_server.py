@@ -121,8 +121,7 @@ class ArxivServer:
         self.requests: list[Request] = []
         self._scripts: dict[str, list[Responder]] = {}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -165,6 +164,15 @@ class ArxivServer:
         if etag and request.header("If-None-Match") == etag:
             return Reply(304, b"", {"ETag": etag}, reply.delay)
         return reply
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (timeout tests) are expected, not worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
 
 
 def _route(path: str) -> str:

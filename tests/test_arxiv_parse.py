@@ -58,6 +58,12 @@ def test_restricted_feed_counts_match_an_independent_count(restricted: bytes) ->
     assert len({p.id for p in result.papers}) == len(result.papers)
 
 
+def test_restricted_feed_kept_every_watched_item(restricted: bytes) -> None:
+    """The derived feed keeps all 227 cs.CV, 218 cs.LG and 25 eess.IV items of the original feed."""
+    for category, count in (("cs.CV", 227), ("cs.LG", 218), ("eess.IV", 25)):
+        assert sum(etree_counts(restricted, {category}).values()) == count
+
+
 def test_feed_header_gives_announcement_date_and_build_time(feed: FeedResult) -> None:
     """The channel pubDate's own-zone date is the announcement date; lastBuildDate is `built`."""
     result = feed
