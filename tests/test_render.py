@@ -123,6 +123,13 @@ def test_markdown_escapes_untrusted_text() -> None:
     assert not any(")" in h or " " in h for h in hrefs)  # the pdf URL could not break out
 
 
+def test_markdown_keeps_long_rankings_in_one_list() -> None:
+    """Items 10 and beyond stay inside the same ordered list (their lines are indented enough)."""
+    tokens = MarkdownIt("commonmark").parse(render.render(big_digest(12)).markdown)
+    assert [t.type for t in tokens].count("ordered_list_open") == 1
+    assert [t.type for t in tokens].count("list_item_open") == 12
+
+
 def test_subject_names_the_count_and_period() -> None:
     """Subjects read "arxivwatch: 5 papers, week 48", "1 paper, day ...", "no papers"."""
     assert render.render(sample_digest()).subject == "arxivwatch: 5 papers, week 48"
