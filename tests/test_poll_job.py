@@ -1,0 +1,156 @@
+"""The poll job end to end: loopback arXiv -> client -> parser -> store, and what status reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from arxiv_server import (
+    API_TESTING,
+    EMPTY_FEED,
+    ERROR_FEED,
+    RESTRICTED_FEED,
+    ApiPages,
+    ArxivServer,
+    Reply,
+    recorded,
+)
+from arxivwatch import config as config_io
+from arxivwatch.clock import FakeClock
+from arxivwatch.config import Config
+from arxivwatch.errors import ArxivQueryError
+from arxivwatch.jobs import open_store, poll, status
+
+NOW = datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def cfg(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
+    """A configuration whose arXiv is the loopback server."""
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    return config_io.load(str(path), env={})
+
+
+def feed_reply(name: str = RESTRICTED_FEED, etag: str | None = None) -> Reply:
+    headers = {"Content-Type": "application/rss+xml"}
+    if etag:
+        headers["ETag"] = etag
+    return Reply(200, recorded(name), headers)
+
+
+def test_polling_the_same_feed_twice_stores_each_paper_once(
+    cfg: Config, arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One request stores the day's papers; the same batch again (no ETag) adds nothing."""
+    arxiv_server.script("rss", feed_reply())
+    clock = FakeClock(NOW)
+    with caplog.at_level(logging.WARNING):
+        first = poll.poll(cfg, clock=clock)
+    assert first.outcome == "announcement"
+    assert first.requests == 1
+    assert first.new == 274  # 273 new + 1 cross; the 133 replace items are updates
+    assert "not scored" in caplog.text  # no model yet: says so, stores anyway
+    with open_store(cfg, clock) as store:
+        stored = store.count_papers()
+    second = poll.poll(cfg, clock=clock)
+    assert second.new == 0 and second.updated == 0
+    with open_store(cfg, clock) as store:
+        assert store.count_papers() == stored
+    requests = arxiv_server.requests_to("rss")
+    assert len(requests) == 2
+    assert requests[0].path == "/rss/cs.CV+eess.IV+cs.LG"
+    assert "lab@example.org" in (requests[0].header("User-Agent") or "")
+
+
+def test_etag_makes_the_second_poll_a_304(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """The feed's ETag is remembered in the store and sent back; a 304 is 'not modified'."""
+    arxiv_server.script("rss", feed_reply(etag='"abc"'))
+    poll.poll(cfg, clock=FakeClock(NOW))
+    again = poll.poll(cfg, clock=FakeClock(NOW))
+    assert again.outcome == "not modified"
+    assert arxiv_server.requests_to("rss")[1].header("If-None-Match") == '"abc"'
+
+
+def test_empty_channel_is_no_announcement_and_healthy(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """A weekend's empty feed is recorded as 'no announcement', and status --check is happy."""
+    arxiv_server.script("rss", feed_reply(EMPTY_FEED))
+    clock = FakeClock(NOW)
+    result = poll.poll(cfg, clock=clock)
+    assert result.outcome == "no announcement" and result.new == 0
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["outcome"] == "no announcement"
+    assert report["healthy"] is True
+    assert status.status(cfg, check=True, clock=clock, out=_Sink()) == 0
+
+
+def test_failed_poll_is_recorded_and_fails_the_health_check(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """A 400 error feed raises one line naming the category, is recorded as failed, and --check exits 1."""
+    arxiv_server.script("rss", Reply(400, recorded(ERROR_FEED), {"Content-Type": "application/rss+xml"}))
+    clock = FakeClock(NOW)
+    with pytest.raises(ArxivQueryError) as info:
+        poll.poll(cfg, clock=clock)
+    assert "astroph" in str(info.value)
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["outcome"] == "failed"
+    assert "astroph" in report["last_poll"]["reason"]
+    assert status.status(cfg, check=True, as_json=True, clock=clock, out=_Sink()) == 1
+
+
+def test_status_check_flags_an_overdue_poll(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """A good poll four days ago is overdue for a daily schedule: --check exits 1, JSON says why."""
+    arxiv_server.script("rss", feed_reply())
+    poll.poll(cfg, clock=FakeClock(NOW))
+    later = FakeClock(NOW + timedelta(days=4))
+    sink = _Sink()
+    assert status.status(cfg, as_json=True, check=True, clock=later, out=sink) == 1
+    report = json.loads(sink.text)
+    assert report["healthy"] is False and "older than" in report["problem"]
+    assert report["papers_stored"] == 407
+
+
+def test_catch_up_fetches_the_gap_through_the_export_api_once(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """After days of downtime the gap is fetched by date range through the export API, once."""
+    arxiv_server.script("rss", feed_reply())
+    poll.poll(cfg, clock=FakeClock(NOW))
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING)))
+    later = FakeClock(NOW + timedelta(days=5))
+    result = poll.catch_up(cfg, clock=later)
+    assert result is not None and result.new > 0
+    api = arxiv_server.requests_to("api")
+    assert len(api) == 1
+    query = api[0].param("search_query")
+    assert "cat:cs.CV" in query and "submittedDate:[20241128" in query
+    assert poll.catch_up(cfg, clock=later) is None  # caught up: nothing more to fetch
+    assert len(arxiv_server.requests_to("api")) == 1
+
+
+def test_range_poll_records_api_source(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """`poll --since` goes through the export API and is recorded with source 'api'."""
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING)))
+    clock = FakeClock(NOW)
+    poll.poll(cfg, since=date(2024, 11, 20), until=date(2024, 11, 27), clock=clock)
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["source"] == "api"
+    assert report["last_poll"]["new_papers"] == report["papers_stored"] == 100
+
+
+class _Sink:
+    """A text sink standing in for stdout."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
