@@ -73,7 +73,7 @@ def select(
     `scores` maps paper id -> profile name -> Score; `thresholds` maps profile name ->
     minimum score (a missing one falls back to `Profile.threshold`, then 0.5); `sent`
     maps paper id -> highest version already sent on this channel. A profile's size is
-    `Profile.top_n` when positive, else `top_n`, else unlimited.
+    `Profile.top_n` when set (non-zero), else `top_n`, else unlimited.
     """
     sent = sent or {}
     in_period = _latest_versions(p for p in papers if _in_period(p, start, end))
@@ -152,9 +152,8 @@ def _item(candidate: _Candidate) -> DigestItem:
 
 
 def _size(profile: Profile, top_n: int | None) -> int | None:
-    if profile.top_n > 0:
-        return profile.top_n
-    return top_n
+    # Falsy (0, or None should the model make it optional) means "not set by the profile".
+    return profile.top_n or top_n
 
 
 def _rank(items: list[DigestItem], size: int | None) -> tuple[DigestItem, ...]:
