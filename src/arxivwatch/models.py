@@ -95,7 +95,7 @@ class Profile:
     sections: tuple[str, ...] = ()
     seeds: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    top_n: int = 10
+    top_n: int | None = None  # None: the configured [digest] top_n
     threshold: float | None = None
 
 

@@ -75,10 +75,11 @@ def digest(
             try:
                 results.append(_one(config, store, model, channel, period, start, end, dry_run, clock, out))
             except DeliveryError as e:
-                log.error("digest to %s failed, left pending for the next run: %s", channel, e)
                 results.append(DigestResult(f"{period}:{start}:{channel}", channel, "failed", 0, str(e)))
                 failures.append(e)
         store.beat("digest", not failures, "; ".join(f"{r.channel}: {r.status}" for r in results))
+    for failure in failures[1:]:  # the first becomes the command's error line
+        log.error("%s (left pending for the next run)", failure)
     if failures:
         raise failures[0]
     return results
