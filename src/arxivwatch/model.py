@@ -1,0 +1,342 @@
+"""The trained model: one shared feature space, one calibrated linear scorer per profile.
+
+Saved as a single `.npz` of plain numpy arrays (loaded with allow_pickle=False) whose
+"meta" member is UTF-8 JSON: the format version, the date, the list sources and their
+hashes, the profile definitions, the metrics and the library versions. Nothing in the
+file is ever unpickled or executed. This module is the only code that reads or writes
+model files; saving is atomic (a temp file, then a rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from arxivwatch.errors import ModelError
+from arxivwatch.models import Profile
+
+FORMAT = 1  # bump when the file layout changes; older files are then refused
+RETRAIN = "run `arxivwatch train` to build a new one"
+
+FloatArray = NDArray[np.float64]
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+_WORD = r"(?u)\b\w\w+\b"  # scikit-learn's default token pattern
+
+
+class FeatureSource(Protocol):
+    """A way to turn texts into feature rows (the seam for e.g. an embedding model)."""
+
+    @property
+    def size(self) -> int:
+        """The number of feature columns."""
+        ...
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        """One L2-normalised row per text."""
+        ...
+
+    def term(self, index: int) -> str:
+        """A human name for a column, used in reasons."""
+        ...
+
+
+class TfidfFeatures:
+    """Unigram+bigram TF-IDF (sublinear tf, English stop words dropped, L2 rows).
+
+    The vocabulary and idf come from scikit-learn's TfidfVectorizer at training time;
+    transforming is done here with one regex and dictionary lookups, which reproduces
+    the vectorizer's output at a fraction of its per-document overhead.
+    """
+
+    def __init__(
+        self,
+        terms: Sequence[str],
+        idf: FloatArray,
+        stop_words: Sequence[str],
+        phrases: Sequence[str] = (),
+        phrase_weight: float = 0.0,
+    ) -> None:
+        self.terms = tuple(terms)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.stop_words = frozenset(stop_words)
+        self.phrases = tuple(dict.fromkeys(p.lower() for p in phrases))
+        self.phrase_weight = phrase_weight
+        self._vocabulary = {term: i for i, term in enumerate(self.terms)}
+        self._token = re.compile(_WORD)
+        # One alternation, longest first, so one scan per text finds every seed phrase.
+        ordered = sorted(self.phrases, key=len, reverse=True)
+        self._phrase = re.compile(r"\b(?:" + "|".join(map(re.escape, ordered)) + ")")
+        self._phrase_index = {p: len(self.terms) + i for i, p in enumerate(self.phrases)}
+
+    @property
+    def size(self) -> int:
+        return len(self.terms) + len(self.phrases)
+
+    def term(self, index: int) -> str:
+        if index >= len(self.terms):
+            return self.phrases[index - len(self.terms)]
+        return self.terms[index]
+
+    def analyze(self, text: str) -> list[str]:
+        """The unigrams and bigrams of `text`, stop words removed first (as sklearn does)."""
+        stop = self.stop_words
+        words = [w for w in self._token.findall(text.lower()) if w not in stop]
+        return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        import scipy.sparse as sp
+
+        get = self._vocabulary.get
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, text in enumerate(texts):
+            found = [i for i in map(get, self.analyze(text)) if i is not None]
+            cols.extend(found)
+            rows.extend([row] * len(found))
+        ones = np.ones(len(cols), dtype=np.float64)
+        shape = (len(texts), len(self.terms))
+        matrix = sp.csr_matrix((ones, (rows, cols)), shape=shape)  # sums duplicate terms
+        matrix.data = (np.log(matrix.data) + 1.0) * self.idf[matrix.indices]
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return self.with_phrases(sp.csr_matrix(sp.diags(1.0 / norms) @ matrix), texts)
+
+    def with_phrases(self, tfidf: csr_matrix, texts: Sequence[str]) -> csr_matrix:
+        """`tfidf` with one column per seed phrase appended (presence times phrase_weight)."""
+        import scipy.sparse as sp
+
+        if not self.phrases:
+            return tfidf
+        index = self._phrase_index
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, text in enumerate(texts):
+            found = {index[m] for m in self._phrase.findall(text.lower())}
+            cols.extend(found)
+            rows.extend([row] * len(found))
+        values = np.full(len(cols), self.phrase_weight)
+        phrases = sp.csr_matrix((values, (rows, cols)), shape=(len(texts), self.size))
+        return sp.csr_matrix(phrases + sp.hstack([tfidf, sp.csr_matrix((len(texts), len(self.phrases)))]))
+
+    def meta(self) -> dict[str, object]:
+        return {
+            "kind": "tfidf",
+            "terms": list(self.terms),
+            "stop_words": sorted(self.stop_words),
+            "phrases": list(self.phrases),
+            "phrase_weight": self.phrase_weight,
+        }
+
+    @classmethod
+    def from_state(cls, meta: Mapping[str, Any], idf: FloatArray) -> TfidfFeatures:
+        if meta.get("kind") != "tfidf" or len(meta["terms"]) != len(idf):
+            raise ValueError("feature description does not match its arrays")
+        weight = float(meta["phrase_weight"])
+        return cls(meta["terms"], idf, meta["stop_words"], meta["phrases"], weight)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How one profile did in training (cross-validated on its own training data)."""
+
+    positives: int
+    negatives: int
+    average_precision: float | None
+    precision_at_10: float | None
+    threshold: float
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileModel:
+    """A linear scorer over the shared features plus a Platt sigmoid that calibrates it."""
+
+    coef: FloatArray
+    intercept: float
+    slope: float  # calibrated = 1 / (1 + exp(-(slope * decision + offset)))
+    offset: float
+    positives: NDArray[np.int64]  # indices into Model.entry_titles: nearest-entry reasons
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything scoring needs, and what training measured."""
+
+    profiles: tuple[Profile, ...]
+    features: FeatureSource
+    scorers: Mapping[str, ProfileModel]
+    metrics: Mapping[str, Metrics]
+    entry_titles: tuple[str, ...]
+    entry_vectors: csr_matrix  # the curated entries' feature rows
+    trained_at: datetime
+    sources: tuple[tuple[str, str], ...] = ()  # (list source, sha256)
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def threshold(self, name: str) -> float:
+        """The profile's threshold: its own override if set, else the one training chose."""
+        profile = self.profile(name)
+        if profile.threshold is not None:
+            return profile.threshold
+        return self.metrics[name].threshold
+
+    def profile(self, name: str) -> Profile:
+        """The profile definition the model was trained with."""
+        for profile in self.profiles:
+            if profile.name == name:
+                return profile
+        raise ModelError(f"the model has no profile {name!r}", hint=RETRAIN)
+
+
+def versions() -> dict[str, str]:
+    """The library versions a model records (and that scoring depends on)."""
+    import sklearn
+
+    from arxivwatch import __version__
+
+    return {"arxivwatch": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def save(model: Model, path: Path) -> None:
+    """Write `model` to `path` atomically (temp file in the same folder, then rename)."""
+    import scipy.sparse as sp
+
+    if not isinstance(model.features, TfidfFeatures):
+        raise ModelError("only TF-IDF features can be saved yet", hint="use the default features")
+    vectors = sp.csr_matrix(model.entry_vectors)
+    arrays: dict[str, np.ndarray] = {
+        "idf": model.features.idf,
+        "entry_data": vectors.data,
+        "entry_indices": vectors.indices.astype(np.int64),
+        "entry_indptr": vectors.indptr.astype(np.int64),
+    }
+    for i, profile in enumerate(model.profiles):
+        scorer = model.scorers[profile.name]
+        arrays[f"coef_{i}"] = scorer.coef
+        arrays[f"positives_{i}"] = scorer.positives
+    meta = _meta(model, model.features, vectors.shape)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> Model:
+    """The model at `path`; ModelError (with the fix) if missing, corrupt or incompatible."""
+    if not path.exists():
+        raise ModelError(f"no model at {path}", hint=RETRAIN)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelError(f"the model file {path} is damaged", hint=RETRAIN) from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelError(
+            f"the model file {path} has format {found}, this arxivwatch reads {FORMAT}",
+            hint=RETRAIN,
+        )
+    try:
+        return _build(meta, arrays)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ModelError(f"the model file {path} is damaged", hint=RETRAIN) from e
+
+
+def _meta(model: Model, features: TfidfFeatures, shape: tuple[int, int]) -> dict[str, object]:
+    return {
+        "format": FORMAT,
+        "trained_at": model.trained_at.isoformat(),
+        "sources": [list(s) for s in model.sources],
+        "versions": dict(model.versions),
+        "features": features.meta(),
+        "entry_titles": list(model.entry_titles),
+        "entry_shape": list(shape),
+        "profiles": [
+            {
+                "definition": _profile_json(p),
+                "metrics": asdict(model.metrics[p.name]),
+                "intercept": model.scorers[p.name].intercept,
+                "slope": model.scorers[p.name].slope,
+                "offset": model.scorers[p.name].offset,
+            }
+            for p in model.profiles
+        ],
+    }
+
+
+def _profile_json(profile: Profile) -> dict[str, object]:
+    data = asdict(profile)
+    for key in ("sections", "seeds", "categories"):
+        data[key] = list(data[key])
+    return data
+
+
+def _build(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Model:
+    import scipy.sparse as sp
+
+    features = TfidfFeatures.from_state(meta["features"], arrays["idf"])
+    shape = (int(meta["entry_shape"][0]), int(meta["entry_shape"][1]))
+    vectors = sp.csr_matrix(
+        (arrays["entry_data"], arrays["entry_indices"], arrays["entry_indptr"]), shape=shape
+    )
+    profiles: list[Profile] = []
+    scorers: dict[str, ProfileModel] = {}
+    metrics: dict[str, Metrics] = {}
+    for i, item in enumerate(meta["profiles"]):
+        definition = dict(item["definition"])
+        for key in ("sections", "seeds", "categories"):
+            definition[key] = tuple(definition[key])
+        profile = Profile(**definition)
+        profiles.append(profile)
+        scorers[profile.name] = ProfileModel(
+            coef=np.asarray(arrays[f"coef_{i}"], dtype=np.float64),
+            intercept=float(item["intercept"]),
+            slope=float(item["slope"]),
+            offset=float(item["offset"]),
+            positives=np.asarray(arrays[f"positives_{i}"], dtype=np.int64),
+        )
+        metrics[profile.name] = Metrics(**item["metrics"])
+        if scorers[profile.name].coef.shape != (features.size,):
+            raise ValueError("coefficients do not match the vocabulary")
+    return Model(
+        profiles=tuple(profiles),
+        features=features,
+        scorers=scorers,
+        metrics=metrics,
+        entry_titles=tuple(meta["entry_titles"]),
+        entry_vectors=vectors,
+        trained_at=datetime.fromisoformat(str(meta["trained_at"])),
+        sources=tuple(tuple(s) for s in meta["sources"]),
+        versions=dict(meta["versions"]),
+    )
+
+
+def describe(model: Model) -> dict[str, object]:
+    """A JSON-ready summary for `arxivwatch status` and `train` output."""
+    return {
+        "trained_at": model.trained_at.isoformat(),
+        "sources": [{"source": s, "sha256": h} for s, h in model.sources],
+        "versions": dict(model.versions),
+        "profiles": {name: asdict(m) for name, m in model.metrics.items()},
+    }

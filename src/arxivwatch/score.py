@@ -1,0 +1,139 @@
+"""Scoring papers against a trained model, with the reasons for each score.
+
+A score is the profile's calibrated probability in [0, 1]. Its reasons are the terms
+that weighed most for this paper (tf-idf value times the classifier's weight) and the
+nearest curated entry of that profile ("like: <title>").
+
+Tokenizing is nearly all the cost, and it is pure Python, so large batches are split
+across worker processes (one per core, at most two by default) that hold their own
+copy of the features; small batches stay in this process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from arxivwatch.model import FeatureSource, Model
+from arxivwatch.models import Paper, Score
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+REASON_TERMS = 3
+PARALLEL_FROM = 2_000  # below this many texts, a worker pool costs more than it saves
+
+_worker_features: FeatureSource | None = None
+
+
+class Scorer:
+    """Scores batches of papers for every profile of `model`.
+
+    `workers` caps the processes used for large batches (default: up to two cores);
+    use the scorer as a context manager, or call close(), to release them.
+    """
+
+    def __init__(self, model: Model, *, workers: int | None = None) -> None:
+        self.model = model
+        self.names = tuple(p.name for p in model.profiles)
+        self._coef = np.column_stack([model.scorers[n].coef for n in self.names])
+        self._intercept = np.array([model.scorers[n].intercept for n in self.names])
+        self._slope = np.array([model.scorers[n].slope for n in self.names])
+        self._offset = np.array([model.scorers[n].offset for n in self.names])
+        self._entries = model.entry_vectors
+        self._workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def score(self, papers: Sequence[Paper]) -> list[dict[str, Score]]:
+        """One dict per paper, in input order, keyed by profile name."""
+        if not papers:
+            return []
+        matrix = self.features([p.text for p in papers])
+        values = self.probabilities(matrix)
+        return [
+            {
+                name: Score(paper.id, name, float(values[row, k]), self._reasons(matrix, row, k))
+                for k, name in enumerate(self.names)
+            }
+            for row, paper in enumerate(papers)
+        ]
+
+    def features(self, texts: Sequence[str]) -> csr_matrix:
+        """The feature rows of `texts`, split across worker processes for large batches."""
+        if self._workers < 2 or len(texts) < PARALLEL_FROM:
+            return self.model.features.transform(texts)
+        import scipy.sparse as sp
+
+        pool = self._ensure_pool()
+        size = -(-len(texts) // self._workers)
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        return sp.vstack(list(pool.map(_transform, chunks))).tocsr()
+
+    def probabilities(self, matrix: csr_matrix) -> np.ndarray:
+        """Calibrated probabilities, one row per paper and one column per profile."""
+        decisions = np.asarray(matrix @ self._coef) + self._intercept
+        values: np.ndarray = 1.0 / (1.0 + np.exp(-(self._slope * decisions + self._offset)))
+        return values
+
+    def _reasons(self, matrix: csr_matrix, row: int, k: int) -> tuple[str, ...]:
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        indices, data = matrix.indices[start:end], matrix.data[start:end]
+        weight = data * self._coef[indices, k]
+        top = np.argsort(-weight)[:REASON_TERMS]
+        terms = [self.model.features.term(int(indices[i])) for i in top if weight[i] > 0]
+        like = self._nearest(matrix[row], self.names[k])
+        return (*terms, f"like: {like}") if like else tuple(terms)
+
+    def _nearest(self, vector: csr_matrix, name: str) -> str | None:
+        rows = self.model.scorers[name].positives
+        if len(rows) == 0:
+            return None
+        similarity = np.asarray((self._entries[rows] @ vector.T).todense()).ravel()
+        best = int(np.argmax(similarity))
+        return self.model.entry_titles[int(rows[best])] if similarity[best] > 0 else None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                initializer=_init_worker,
+                initargs=(self.model.features,),
+            )
+        return self._pool
+
+
+def score_stream(
+    model: Model, papers: Iterable[Paper], batch_size: int = 1000
+) -> Iterator[tuple[Paper, dict[str, Score]]]:
+    """Score an iterable of papers lazily, `batch_size` at a time, in input order."""
+    with Scorer(model) as scorer:
+        iterator = iter(papers)
+        while batch := list(islice(iterator, batch_size)):
+            yield from zip(batch, scorer.score(batch), strict=True)
+
+
+def _init_worker(features: FeatureSource) -> None:
+    global _worker_features  # one copy per worker process, sent once at start-up
+    _worker_features = features
+
+
+def _transform(texts: Sequence[str]) -> csr_matrix:
+    assert _worker_features is not None
+    return _worker_features.transform(texts)
