@@ -1,0 +1,118 @@
+"""Loading curated lists from files, bundled snapshots and a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from arxivwatch import lists
+from arxivwatch.errors import ListError
+
+BODY = "# Segmentation\n\n[U-Net (2015)](https://arxiv.org/abs/1505.04597)\n"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves BODY with an ETag and answers 304 to a matching If-None-Match."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(dict(self.headers))
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.end_headers()
+            return
+        data = BODY.encode()
+        self.send_response(200)
+        self.send_header("ETag", '"v1"')
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:  # keep test output quiet
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[ThreadingHTTPServer]:
+    _Handler.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _url(httpd: ThreadingHTTPServer, name: str) -> str:
+    return f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
+
+
+def test_url_is_fetched_cached_revalidated_and_falls_back(
+    server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """A URL is fetched, revalidated with its ETag, and served from cache with a warning when down."""
+    url = _url(server, "README.md")
+    first = lists.load(url, cache_dir=tmp_path)
+    assert (first.origin, first.text, first.warning) == ("network", BODY, None)
+    second = lists.load(url, cache_dir=tmp_path)
+    assert second.origin == "cache" and second.text == BODY and second.warning is None
+    assert _Handler.seen[-1].get("If-None-Match") == '"v1"'
+    server.shutdown()
+    server.server_close()
+    third = lists.load(url, cache_dir=tmp_path)
+    assert third.origin == "cache" and third.text == BODY
+    assert third.warning is not None and "cached copy" in third.warning
+    assert third.sha256 == first.sha256
+
+
+def test_unreachable_url_falls_back_to_bundled_snapshot(tmp_path: Path) -> None:
+    """A URL that cannot be fetched, with no cache, uses the bundled file of the same name."""
+    url = "http://127.0.0.1:9/lists/wtf-is-deep-learning.md"
+    loaded = lists.load(url, cache_dir=tmp_path)
+    assert loaded.origin == "bundled" and "WTF-is-Deep-Learning" in loaded.text
+    assert loaded.warning is not None and "bundled snapshot" in loaded.warning
+
+
+def test_unreachable_url_without_fallback_is_a_list_error(tmp_path: Path) -> None:
+    """No network, no cache and no bundled namesake: ListError naming the URL."""
+    with pytest.raises(ListError, match=r"127\.0\.0\.1:9/other\.md"):
+        lists.load("http://127.0.0.1:9/other.md", cache_dir=tmp_path)
+
+
+def test_offline_uses_cache_without_network(server: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """Offline loading reads the cached copy and sends no request."""
+    url = _url(server, "README.md")
+    lists.load(url, cache_dir=tmp_path)
+    count = len(_Handler.seen)
+    loaded = lists.load(url, cache_dir=tmp_path, offline=True)
+    assert loaded.origin == "cache" and loaded.text == BODY and len(_Handler.seen) == count
+
+
+def test_missing_file_is_a_list_error_with_fix(tmp_path: Path) -> None:
+    """A missing local file raises ListError that says how to fix it."""
+    with pytest.raises(ListError) as caught:
+        lists.load(str(tmp_path / "nope.md"), cache_dir=tmp_path)
+    assert "nope.md" in str(caught.value) and "--list" in str(caught.value)
+
+
+def test_bundled_and_local_files(tmp_path: Path) -> None:
+    """Bundled snapshots load with origin "bundled"; other files with origin "file"."""
+    assert len(lists.BUNDLED) == 3
+    bundled = lists.load(str(lists.BUNDLED[0]), cache_dir=tmp_path)
+    assert bundled.origin == "bundled" and bundled.text.startswith("# Deep Learning papers")
+    local = tmp_path / "mine.md"
+    local.write_text(BODY)
+    assert lists.load(str(local), cache_dir=tmp_path).origin == "file"
+
+
+def test_github_blob_url_becomes_raw() -> None:
+    """A GitHub file page URL is fetched from raw.githubusercontent.com."""
+    assert lists.raw_url("https://github.com/axruff/ML_papers/blob/master/README.md") == (
+        "https://raw.githubusercontent.com/axruff/ML_papers/master/README.md"
+    )

@@ -1,0 +1,106 @@
+"""Scoring papers: calibrated values, ranking, reasons, streaming and worker processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arxivwatch import curated, lists, model, profiles, score, train
+from arxivwatch.models import Paper
+
+DATA = Path(__file__).parent / "data" / "learning"
+
+UNET = Paper(
+    id="9901.00001",
+    title="A convolutional encoder-decoder network for biomedical image segmentation",
+    abstract=(
+        "We present a U-Net-like architecture with a contracting path and a symmetric expanding "
+        "path that enables precise localization. The network segments neuronal structures in "
+        "electron microscopy stacks and outperforms prior methods on the ISBI cell segmentation "
+        "challenge, producing accurate pixel-wise segmentation masks from very few annotated images."
+    ),
+)
+OFF_TOPIC = Paper(
+    id="9901.00002",
+    title="Scaling laws for instruction-tuned language models in machine translation",
+    abstract=(
+        "We study how translation quality of large language models grows with parameters and "
+        "tokens, and fit power laws to BLEU across twelve language pairs."
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def trained() -> model.Model:
+    background = [
+        Paper(**json.loads(line))
+        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    entries = [
+        e for path in lists.BUNDLED for e in curated.parse(path.read_text(encoding="utf-8"), path.name)
+    ]
+    return train.train(entries, profiles.load_profiles(None), metadata={}, background=background, sources=[])
+
+
+def test_scores_are_probabilities_in_input_order(trained: model.Model) -> None:
+    """One dict per paper, in order, one Score per profile, each value in [0, 1]."""
+    results = score.Scorer(trained).score([UNET, OFF_TOPIC])
+    assert [r["segmentation"].paper_id for r in results] == [UNET.id, OFF_TOPIC.id]
+    for result in results:
+        assert set(result) == {"medical-imaging", "segmentation", "semi-supervised"}
+        assert all(0.0 <= s.value <= 1.0 for s in result.values())
+        assert all(s.profile == name for name, s in result.items())
+
+
+def test_on_topic_outscores_off_topic(trained: model.Model) -> None:
+    """A U-Net-like abstract outscores a language-model abstract for segmentation."""
+    on, off = score.Scorer(trained).score([UNET, OFF_TOPIC])
+    assert on["segmentation"].value > 0.5 > off["segmentation"].value
+    assert on["segmentation"].value > off["segmentation"].value + 0.3
+
+
+def test_reasons_name_terms_and_the_nearest_entry(trained: model.Model) -> None:
+    """Reasons list weighty terms from the paper and a "like: <curated title>" entry."""
+    [result] = score.Scorer(trained).score([UNET])
+    reasons = result["segmentation"].reasons
+    likes = [r for r in reasons if r.startswith("like: ")]
+    terms = [r for r in reasons if not r.startswith("like: ")]
+    assert len(likes) == 1 and likes[0][6:] in trained.entry_titles
+    assert terms and any("segment" in t for t in terms)
+
+
+def test_loaded_model_gives_identical_scores(trained: model.Model, tmp_path: Path) -> None:
+    """Scores from a saved-and-loaded model equal those of the model in memory."""
+    path = tmp_path / "model.npz"
+    model.save(trained, path)
+    before = score.Scorer(trained).score([UNET, OFF_TOPIC])
+    after = score.Scorer(model.load(path)).score([UNET, OFF_TOPIC])
+    assert before == after
+
+
+def test_stream_matches_batch_and_keeps_order(trained: model.Model) -> None:
+    """score_stream yields every paper once, in order, with the batch scores."""
+    papers = [UNET, OFF_TOPIC] * 5
+    streamed = list(score.score_stream(trained, papers, batch_size=3))
+    assert [p for p, _ in streamed] == papers
+    batch = score.Scorer(trained).score(papers)
+    assert [s for _, s in streamed] == batch
+
+
+def test_worker_processes_give_the_same_matrix(trained: model.Model) -> None:
+    """Splitting a large batch across two processes changes nothing in the features."""
+    texts = [UNET.text, OFF_TOPIC.text] * (score.PARALLEL_FROM // 2 + 1)
+    with score.Scorer(trained, workers=2) as parallel:
+        split = parallel.features(texts)
+    single = score.Scorer(trained, workers=1).features(texts)
+    assert split.shape == single.shape and (split != single).nnz == 0
+    values = score.Scorer(trained).probabilities(single)
+    assert values.shape == (len(texts), 3) and np.all((values >= 0) & (values <= 1))
+
+
+def test_empty_batch(trained: model.Model) -> None:
+    """Scoring no papers returns an empty list."""
+    assert score.Scorer(trained).score([]) == []

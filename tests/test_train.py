@@ -1,0 +1,130 @@
+"""Training on the bundled lists plus a small background, and saving/loading the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arxivwatch import curated, lists, model, profiles, train
+from arxivwatch.errors import ModelError
+from arxivwatch.models import Paper
+
+DATA = Path(__file__).parent / "data" / "learning"
+
+
+def _background() -> list[Paper]:
+    lines = (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    return [Paper(**json.loads(line)) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def trained() -> model.Model:
+    entries, sources = [], []
+    for path in lists.BUNDLED:
+        loaded = lists.load(str(path), cache_dir=Path("/nonexistent"))
+        entries += curated.parse(loaded.text, loaded.source)
+        sources.append((loaded.source, loaded.sha256))
+    return train.train(
+        entries,
+        profiles.load_profiles(None),
+        metadata={},
+        background=_background(),
+        sources=sources,
+    )
+
+
+def test_every_profile_has_positives_and_a_threshold(trained: model.Model) -> None:
+    """Each default profile gets positives, negatives, CV metrics and a threshold in [0, 1]."""
+    assert [p.name for p in trained.profiles] == ["medical-imaging", "segmentation", "semi-supervised"]
+    for profile in trained.profiles:
+        metrics = trained.metrics[profile.name]
+        assert metrics.positives >= 20 and metrics.negatives > 300
+        assert 0.0 <= trained.threshold(profile.name) <= 1.0
+        assert metrics.average_precision is not None and 0 < metrics.average_precision <= 1
+        assert metrics.warning is None
+    assert len(trained.sources) == 3 and all(len(h) == 64 for _, h in trained.sources)
+
+
+def test_metadata_enriches_listed_entries() -> None:
+    """A listed id's metadata (title and abstract) becomes that entry's training text."""
+    entry = curated.CuratedEntry(title="U-Net", source="x", arxiv_id="1505.04597", section=("Segmentation",))
+    paper = Paper(id="1505.04597", title="U-Net: Convolutional Networks", abstract="biomedical segmentation")
+    [seg] = profiles.select(profiles.load_profiles(None), ["segmentation"])
+    built = train.train([entry], [seg], metadata={paper.id: paper}, background=_background()[:60], sources=[])
+    assert built.entry_titles == ("U-Net: Convolutional Networks",)
+    assert built.metrics["segmentation"].warning is not None  # one positive is too few to validate
+
+
+def test_profile_threshold_override_wins(tmp_path: Path) -> None:
+    """A profile's own threshold overrides the one training chose."""
+    (tmp_path / "seg.toml").write_text('title = "S"\nsections = ["segmentation"]\nthreshold = 0.8\n')
+    entry = curated.CuratedEntry(title="Panoptic segmentation", source="x", section=("Segmentation",))
+    built = train.train(
+        [entry], profiles.load_profiles(tmp_path), metadata={}, background=_background()[:60], sources=[]
+    )
+    assert built.threshold("seg") == 0.8
+
+
+def test_save_load_round_trip(trained: model.Model, tmp_path: Path) -> None:
+    """A saved and reloaded model carries the same metadata and coefficients."""
+    path = tmp_path / "m" / "model.npz"
+    model.save(trained, path)
+    assert [p.name for p in path.parent.iterdir()] == ["model.npz"]  # no temp file left
+    loaded = model.load(path)
+    assert loaded.profiles == trained.profiles and loaded.metrics == trained.metrics
+    assert loaded.sources == trained.sources and loaded.trained_at == trained.trained_at
+    for name, scorer in trained.scorers.items():
+        assert np.array_equal(loaded.scorers[name].coef, scorer.coef)
+    text = ["Semi-supervised segmentation of brain MRI with a mean teacher"]
+    assert np.array_equal(
+        loaded.features.transform(text).toarray(), trained.features.transform(text).toarray()
+    )
+
+
+def test_tfidf_features_match_scikit_learn(trained: model.Model) -> None:
+    """Our transform reproduces the fitted TfidfVectorizer's rows (up to float rounding)."""
+    texts = [p.text for p in _background()[:50]]
+    features, matrix = train.fit_features(texts)
+    again = features.transform(texts)
+    assert np.allclose(again.toarray(), np.asarray(matrix.todense()))  # type: ignore[attr-defined]
+
+
+def test_missing_model_file(tmp_path: Path) -> None:
+    """Loading a model that does not exist says to run `arxivwatch train`."""
+    with pytest.raises(ModelError, match="run `arxivwatch train`"):
+        model.load(tmp_path / "none.npz")
+
+
+def test_corrupt_model_file(tmp_path: Path) -> None:
+    """A file that is not a model is refused with the retrain hint."""
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"this is not a model")
+    with pytest.raises(ModelError, match="run `arxivwatch train`"):
+        model.load(path)
+
+
+def test_wrong_version_model_file(trained: model.Model, tmp_path: Path) -> None:
+    """A model file of another format version is refused with the retrain hint."""
+    path = tmp_path / "model.npz"
+    model.save(trained, path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["format"] = model.FORMAT + 1
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ModelError, match="run `arxivwatch train`") as caught:
+        model.load(path)
+    assert "format" in str(caught.value)
+
+
+def test_truncated_model_file(trained: model.Model, tmp_path: Path) -> None:
+    """A model file cut short is refused as damaged."""
+    path = tmp_path / "model.npz"
+    model.save(trained, path)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ModelError, match="damaged"):
+        model.load(path)
