@@ -52,7 +52,7 @@ __all__ = ["STOP_WAIT", "Interrupted", "Runner", "StoppableClock", "run", "trigg
 
 log = logging.getLogger("arxivwatch.run")
 
-STOP_WAIT = 8.0  # seconds a running job gets after SIGTERM; Docker and systemd wait 10
+STOP_WAIT = 7.0  # seconds a running job gets after SIGTERM; Docker waits 10 before SIGKILL
 SINCE_KEY = "scheduler:since"  # when the daemon first ran on this store (ISO time)
 
 
@@ -139,7 +139,7 @@ class Runner:
                 "digest",
                 lambda: digest.resend_pending(self.config, clock=self.clock),
             )
-        self.step("catch-up", "poll", self._catch_up)
+        self.step("start-up poll", "poll", self._catch_up)
         if due.digest_missed(
             self.digest_cron,
             last_run=state.last_digest,
@@ -159,8 +159,10 @@ class Runner:
             return caught_up
         with open_store(self.config, self.clock) as store:
             last = store.last_successful_poll()
-        if due.poll_missed(self.poll_cron, last.at if last else None, self.clock.now()):
-            log.info("start-up: a poll was due since the last good one; polling now")
+        now = self.clock.now()
+        if due.poll_missed(self.poll_cron, last.at if last else None, now):
+            missed = _when(due.previous_fire(self.poll_cron, now)) if last else "never polled"
+            log.info("start-up: missed poll (%s); polling now", missed)
             return poll.poll(self.config, clock=self.clock)
         return None
 

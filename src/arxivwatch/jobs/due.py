@@ -92,6 +92,9 @@ def fires_between(cron: CronTrigger, start: datetime, end: datetime) -> Iterator
 
 def previous_fire(cron: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time at or before `now` (None when there is none within a year)."""
+    first: datetime | None = cron.get_next_fire_time(None, now - _WINDOWS[-1])
+    if first is None or first > now:
+        return None  # one search rather than one per window for a cron that never fires
     for window in _WINDOWS:
         fires = list(fires_between(cron, now - window, now))
         if fires:
