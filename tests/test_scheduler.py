@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -229,3 +230,57 @@ def test_run_once_polls_when_never_polled_then_finds_nothing_due(
         assert last is not None
         assert last.outcome == "announcement"
         assert store.get_value(scheduler.SINCE_KEY) is not None
+
+
+# deployment files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_setting_in_the_env_example_is_a_real_key_and_loads() -> None:
+    """deploy/arxivwatch.env.example, all its settings uncommented, is a valid configuration."""
+    env: dict[str, str] = {}
+    for line in (ROOT / "deploy" / "arxivwatch.env.example").read_text().splitlines():
+        line = line.lstrip("#")
+        name, sep, value = line.partition("=")
+        if sep and name.isupper() and " " not in name and name != config_io.ENV_FILE:
+            env[name] = value
+    settings = {n for n in env if n.startswith("ARXIVWATCH_") and n != "ARXIVWATCH_SMTP_PASSWORD"}
+    known = {
+        f"ARXIVWATCH_{section.upper()}_{key.upper()}"
+        for section, cls in config_io.SECTIONS.items()
+        for key in cls.__dataclass_fields__
+    }
+    assert settings and settings <= known, settings - known
+    config = config_io.load(None, env=env)
+    assert config.schedule.timezone == "Europe/Berlin"
+    assert config.email.recipients == ("alice@example.org", "bob@example.org")
+    assert {"SLACK_BOT_TOKEN", "ARXIVWATCH_SMTP_PASSWORD"} <= env.keys()
+
+
+def test_the_image_runs_the_daemon_unprivileged_with_data_in_a_volume_and_a_health_check() -> None:
+    """The Dockerfile's contract: non-root, /data store, status --check health, `run` by default."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "pip install --no-cache-dir --prefix=/install ." in dockerfile
+    assert "ARXIVWATCH_STORAGE_PATH=/data/arxivwatch.db" in dockerfile
+    assert 'VOLUME ["/data"]' in dockerfile
+    assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.MULTILINE)
+    assert 'CMD ["arxivwatch", "status", "--check"]' in dockerfile
+    assert dockerfile.rstrip().endswith('ENTRYPOINT ["arxivwatch"]\nCMD ["run"]')
+    compose = (ROOT / "compose.yaml").read_text()
+    assert "arxivwatch-data:/data" in compose
+    assert "env_file: arxivwatch.env" in compose
+
+
+def test_the_systemd_unit_restarts_on_failure_with_secrets_from_an_environment_file() -> None:
+    """deploy/arxivwatch.service: Restart=on-failure, no restart on exit 2, an EnvironmentFile."""
+    unit = (ROOT / "deploy" / "arxivwatch.service").read_text()
+    for line in (
+        "Restart=on-failure",
+        "RestartPreventExitStatus=2",
+        "EnvironmentFile=/etc/arxivwatch/arxivwatch.env",
+        "ExecStart=/opt/arxivwatch/bin/arxivwatch run",
+    ):
+        assert f"\n{line}\n" in unit
+    assert not re.search(r"^Environment=\S*(TOKEN|PASSWORD|WEBHOOK)", unit, re.MULTILINE)
