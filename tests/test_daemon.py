@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from arxiv_server import API_TESTING, RESTRICTED_FEED, ApiPages, ArxivServer, Reply, recorded
+from arxivwatch.scheduler import SINCE_KEY
 from arxivwatch.store import PollRun, Store
 from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
@@ -258,6 +259,28 @@ def test_sigterm_during_a_send_leaves_it_pending_and_the_next_start_sends_it_onc
                 "slack": "sent",
             }
             assert store.pending_digests() == []
+
+
+def test_a_digest_that_fell_due_while_down_is_sent_at_start_and_only_once(
+    tmp_path: Path, arxiv_server: ArxivServer, trained_model: Path
+) -> None:
+    """The daemon ran here a week ago, the daily digest time passed since: --once sends it, once."""
+    now = datetime.now(UTC)
+    seed_poll(tmp_path, now)
+    with open_db(tmp_path) as store:
+        store.set_value(SINCE_KEY, (now - timedelta(days=7)).isoformat())
+    with SmtpServer() as smtp:
+        config = write_config(tmp_path, arxiv_server, digest="0 0 * * *", model=trained_model, smtp=smtp)
+        first = arxivwatch("run", "--once", "--config", str(config), cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert re.search(r"digest week:\S+:email sent to email", first.stderr), first.stderr
+        assert len(smtp.messages) == 1
+        again = arxivwatch("run", "--once", "--config", str(config), cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert len(smtp.messages) == 1
+    with open_db(tmp_path) as store:
+        assert [d.status for d in store.last_digests()] == ["sent"]
+        assert store.heartbeats()["start-up"][1] is True
 
 
 def test_a_second_daemon_on_the_same_store_is_refused_with_the_first_ones_pid(

@@ -124,6 +124,7 @@ class Runner:
         """Do what was missed while no daemon ran (see the module docstring)."""
         from arxivwatch.jobs import digest
 
+        failures = self.failures
         state = self._state()
         if state is None:
             return
@@ -148,6 +149,9 @@ class Runner:
             now=self.clock.now(),
         ):
             self.step("digest (missed)", "digest", self._digest)
+        failed = self.failures - failures
+        detail = "stopped" if self.clock.stopping else f"{failed} step(s) failed" if failed else "caught up"
+        self._beat("start-up", not failed, detail)
         log.info("start-up done")
 
     def _catch_up(self) -> object:
@@ -205,11 +209,14 @@ class Runner:
         self.failures += 1
         message = self.redact(message)
         log.error("%s failed: %s", name, message)
+        self._beat(beat_as, False, message)
+
+    def _beat(self, job: str, ok: bool, detail: str) -> None:
         try:
             with open_store(self.config, self.clock) as store:
-                store.beat(beat_as, False, message)
+                store.beat(job, ok, detail)
         except ArxivwatchError as e:
-            log.error("could not record the %s heartbeat: %s", beat_as, self.redact(str(e)))
+            log.error("could not record the %s heartbeat: %s", job, self.redact(str(e)))
 
     def redact(self, text: str) -> str:
         """The text with every configured secret's value replaced by ***."""
