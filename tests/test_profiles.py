@@ -89,3 +89,13 @@ def test_select_keeps_requested_order_and_empty_means_all() -> None:
     picked = profiles.select(loaded, ["semi-supervised", "segmentation"])
     assert [p.name for p in picked] == ["semi-supervised", "segmentation"]
     assert profiles.select(loaded, []) == loaded
+
+
+def test_seed_phrases_match_whole_words_with_endings() -> None:
+    """Seeds match whole words plus plural/verb endings, never a longer word."""
+    seeds = ["organ", "pseudo-label", "u-net"]
+    assert profiles.matches_seeds("Multi-Organ Segmentation", seeds)
+    assert profiles.matches_seeds("Pseudo-labeling with a U-Net", seeds)
+    assert not profiles.matches_seeds("Organization of knowledge", seeds)
+    assert profiles.count_seeds("organs, organs and a u-net", seeds) == 3
+    assert profiles.count_seeds("anything", []) == 0

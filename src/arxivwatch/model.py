@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from arxivwatch.errors import ModelError
 from arxivwatch.models import Profile
+from arxivwatch.profiles import phrase_pattern
 
 FORMAT = 1  # bump when the file layout changes; older files are then refused
 RETRAIN = "run `arxivwatch train` to build a new one"
@@ -78,9 +79,7 @@ class TfidfFeatures:
         self.phrase_weight = phrase_weight
         self._vocabulary = {term: i for i, term in enumerate(self.terms)}
         self._token = re.compile(_WORD)
-        # One alternation, longest first, so one scan per text finds every seed phrase.
-        ordered = sorted(self.phrases, key=len, reverse=True)
-        self._phrase = re.compile(r"\b(?:" + "|".join(map(re.escape, ordered)) + ")")
+        self._phrase = phrase_pattern(self.phrases) if self.phrases else None
         self._phrase_index = {p: len(self.terms) + i for i, p in enumerate(self.phrases)}
 
     @property
@@ -120,7 +119,7 @@ class TfidfFeatures:
         """`tfidf` with one column per seed phrase appended (presence times phrase_weight)."""
         import scipy.sparse as sp
 
-        if not self.phrases:
+        if self._phrase is None:
             return tfidf
         index = self._phrase_index
         rows: list[int] = []

@@ -62,23 +62,45 @@ def is_positive(entry: CuratedEntry, profile: Profile) -> bool:
 
 
 def matches_seeds(text: str, seeds: Sequence[str]) -> bool:
-    """True when `text` contains any seed phrase (case-insensitive, at a word start)."""
-    return any(p.search(text) for p in _seed_patterns(tuple(seeds)))
+    """True when `text` contains any seed phrase (case-insensitive, whole words)."""
+    return bool(seeds) and phrase_pattern(tuple(seeds)).search(text.lower()) is not None
 
 
 def count_seeds(text: str, seeds: Sequence[str]) -> int:
     """How many seed-phrase occurrences `text` holds (the keyword baseline's score)."""
-    return sum(len(p.findall(text)) for p in _seed_patterns(tuple(seeds)))
+    return len(phrase_pattern(tuple(seeds)).findall(text.lower())) if seeds else 0
+
+
+@lru_cache(maxsize=64)
+def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex finding any of `phrases` in lower-cased text; group 1 is the phrase.
+
+    A phrase matches as whole words, plus a plural or verb ending ("organ" matches
+    "organs", never "organization"; "pseudo-label" matches "pseudo-labeling"). The
+    alternatives are merged into a character trie, so a scan costs about one pass.
+    """
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for phrase in {p.lower() for p in phrases}:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(r"\b(" + _trie(trie) + r")(?:s|es|ed|ing|led|ling)?\b")
+
+
+def _trie(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    branches = [re.escape(char) + _trie(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:
+        return f"(?:{body})?"
+    return body
 
 
 @lru_cache(maxsize=64)
 def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-
-
-@lru_cache(maxsize=64)
-def _seed_patterns(seeds: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(r"\b" + re.escape(s), re.IGNORECASE) for s in seeds)
 
 
 def _load_file(path: Path) -> Profile:

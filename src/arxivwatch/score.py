@@ -46,6 +46,7 @@ class Scorer:
         self._slope = np.array([model.scorers[n].slope for n in self.names])
         self._offset = np.array([model.scorers[n].offset for n in self.names])
         self._entries = model.entry_vectors
+        self._terms = [model.features.term(i) for i in range(model.features.size)]
         self._workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -65,11 +66,14 @@ class Scorer:
         """One dict per paper, in input order, keyed by profile name."""
         if not papers:
             return []
-        matrix = self.features([p.text for p in papers])
+        return self._results(papers, self.features([p.text for p in papers]))
+
+    def _results(self, papers: Sequence[Paper], matrix: csr_matrix) -> list[dict[str, Score]]:
         values = self.probabilities(matrix)
+        reasons = [self._reasons(matrix, k) for k in range(len(self.names))]
         return [
             {
-                name: Score(paper.id, name, float(values[row, k]), self._reasons(matrix, row, k))
+                name: Score(paper.id, name, float(values[row, k]), reasons[k][row])
                 for k, name in enumerate(self.names)
             }
             for row, paper in enumerate(papers)
@@ -92,22 +96,41 @@ class Scorer:
         values: np.ndarray = 1.0 / (1.0 + np.exp(-(self._slope * decisions + self._offset)))
         return values
 
-    def _reasons(self, matrix: csr_matrix, row: int, k: int) -> tuple[str, ...]:
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        indices, data = matrix.indices[start:end], matrix.data[start:end]
-        weight = data * self._coef[indices, k]
-        top = np.argsort(-weight)[:REASON_TERMS]
-        terms = [self.model.features.term(int(indices[i])) for i in top if weight[i] > 0]
-        like = self._nearest(matrix[row], self.names[k])
-        return (*terms, f"like: {like}") if like else tuple(terms)
+    def _reasons(self, matrix: csr_matrix, k: int) -> list[tuple[str, ...]]:
+        """Per row: the top weighted terms for profile k, then "like: <nearest entry>"."""
+        contribution = matrix.data * self._coef[matrix.indices, k]
+        count = matrix.shape[0]
+        rows = np.repeat(np.arange(count), np.diff(matrix.indptr))
+        positive = np.flatnonzero(contribution > 0)
+        # One float sort instead of a lexsort: the row number, minus a weight scaled into
+        # [0, 0.5), orders by row and, within a row, by weight, largest first.
+        scale = 2.0 * float(contribution[positive].max()) if len(positive) else 1.0
+        order = positive[np.argsort(rows[positive] - contribution[positive] / scale)]
+        sorted_rows = rows[order]
+        starts = np.searchsorted(sorted_rows, np.arange(count))
+        ends = np.searchsorted(sorted_rows, np.arange(count), side="right")
+        positions = starts[:, None] + np.arange(REASON_TERMS + 1)
+        picked = order[np.minimum(positions, len(order) - 1)] if len(order) else positions
+        valid = positions < ends[:, None]
+        term_ids = np.where(valid, matrix.indices[picked] if len(order) else 0, -1).tolist()
+        terms, likes = self._terms, self._nearest(matrix, self.names[k])
+        out = []
+        for ids, like in zip(term_ids, likes, strict=True):
+            # dict.fromkeys: a seed column repeats the word its tf-idf column already names
+            words = list(dict.fromkeys(terms[i] for i in ids if i >= 0))[:REASON_TERMS]
+            out.append((*words, f"like: {like}") if like else tuple(words))
+        return out
 
-    def _nearest(self, vector: csr_matrix, name: str) -> str | None:
+    def _nearest(self, matrix: csr_matrix, name: str) -> list[str | None]:
+        """Per row, the title of the most similar curated positive of profile `name`."""
         rows = self.model.scorers[name].positives
         if len(rows) == 0:
-            return None
-        similarity = np.asarray((self._entries[rows] @ vector.T).todense()).ravel()
-        best = int(np.argmax(similarity))
-        return self.model.entry_titles[int(rows[best])] if similarity[best] > 0 else None
+            return [None] * matrix.shape[0]
+        similarity = np.asarray((matrix @ self._entries[rows].T).todense())
+        best = np.argmax(similarity, axis=1)
+        found = similarity[np.arange(len(best)), best] > 0
+        titles = self.model.entry_titles
+        return [titles[int(rows[b])] if ok else None for b, ok in zip(best, found, strict=True)]
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
