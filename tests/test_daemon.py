@@ -183,8 +183,8 @@ def test_daemon_polls_and_sends_on_schedule_stops_on_sigterm_and_never_resends(
     now = datetime.now(UTC)
     with SmtpServer() as smtp, SlackEmulator(token=TOKEN) as slack:
         config = write_config(
-            tmp_path, arxiv_server, poll=at(now + timedelta(seconds=3)),
-            digest=at(now + timedelta(seconds=6)), model=trained_model, smtp=smtp, slack=slack,
+            tmp_path, arxiv_server, poll=at(now + timedelta(seconds=4)),
+            digest=at(now + timedelta(seconds=7)), model=trained_model, smtp=smtp, slack=slack,
         )  # fmt: skip
         first = daemons(config)
         first.wait_for(r"poll: announcement, \d+ new")
@@ -231,7 +231,7 @@ def test_sigterm_during_a_send_leaves_it_pending_and_the_next_start_sends_it_onc
     with SmtpServer() as smtp, SlackEmulator(token=TOKEN) as slack:
         slack.fail("ratelimited", times=1, retry_after=60)
         config = write_config(
-            tmp_path, arxiv_server, digest=at(datetime.now(UTC) + timedelta(seconds=3)),
+            tmp_path, arxiv_server, digest=at(datetime.now(UTC) + timedelta(seconds=4)),
             model=trained_model, smtp=smtp, slack=slack,
         )  # fmt: skip
         first = daemons(config)
