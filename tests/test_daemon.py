@@ -96,10 +96,10 @@ class Daemon:
             time.sleep(0.05)
         pytest.fail(f"no log line matching {pattern!r}; the log:\n{self.log}")
 
-    def stop(self) -> tuple[int, float]:
-        """SIGTERM; the exit code and the seconds it took to exit."""
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
+        """Send SIGTERM (or `signum`); the exit code and the seconds it took to exit."""
         began = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signum)
         code = self.process.wait(timeout=20)
         took = time.monotonic() - began
         self._reader.join(timeout=5)
@@ -286,7 +286,8 @@ def test_a_digest_that_fell_due_while_down_is_sent_at_start_and_only_once(
 def test_a_second_daemon_on_the_same_store_is_refused_with_the_first_ones_pid(
     tmp_path: Path, arxiv_server: ArxivServer, daemons: Callable[..., Daemon]
 ) -> None:
-    """While one daemon runs, another `run` (even --once) exits 2 with one line naming its pid."""
+    """While one daemon runs, another `run` (even --once) exits 2 with one line naming its pid;
+    SIGINT stops the first one with exit 0."""
     seed_poll(tmp_path, datetime.now(UTC))
     config = write_config(tmp_path, arxiv_server)
     first = daemons(config)
@@ -296,8 +297,9 @@ def test_a_second_daemon_on_the_same_store_is_refused_with_the_first_ones_pid(
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1, second.stderr
     assert f"already running on {tmp_path / 'data' / 'arxivwatch.db'} (pid {first.process.pid})" in lines[0]
-    code, _took = first.stop()
+    code, _took = first.stop(signal.SIGINT)  # Ctrl-C stops it as cleanly as SIGTERM
     assert code == 0, first.log
+    assert "SIGINT received" in first.log
 
 
 def test_start_up_backfills_days_of_missed_polls_through_the_export_api_once(
