@@ -1,0 +1,60 @@
+"""One training run in its own process, so its peak memory is its own (run by bench/run.py).
+
+    python bench/_train_child.py --background 20000 [--save MODEL.npz]
+
+Prints one JSON line: the wall time of train.train alone, the peak resident set of
+the whole process (ru_maxrss: imports, data and training), the peak before training
+began, and the training set's shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _workload
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--background", type=int, default=20_000)
+    parser.add_argument("--save", type=Path)
+    args = parser.parse_args()
+
+    from arxivwatch import model as model_io
+    from arxivwatch import profiles, train
+
+    entries = _workload.entries()
+    background = _workload.background(args.background)
+    chosen = profiles.load_profiles(None)
+    before = _peak_mb()
+    began = time.perf_counter()
+    model = train.train(entries, chosen, metadata={}, background=background, sources=[])
+    seconds = time.perf_counter() - began
+    if args.save:
+        model_io.save(model, args.save)
+    report = {
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+        "peak_mb_before_training": before,
+        "entries": len(entries),
+        "background": len(background),
+        "features": model.features.size,
+        "positives": {name: m.positives for name, m in model.metrics.items()},
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

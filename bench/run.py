@@ -1,0 +1,142 @@
+"""Speed, memory, polling cost and ranking quality of arxivwatch, measured side by side.
+
+    python bench/run.py [--quick] [--no-quality] [--out bench/results.json]
+
+Offline and self-contained (loopback servers, bundled and recorded data); a few minutes on a
+2-core machine. Prints one table and writes bench/results.json with the machine it ran on.
+Every timing is the median of repeated runs, shown with its min and max; ratios are taken
+within one repeat. Targets come from DESIGN.md ("Targets"). See bench/README.md for what
+each figure means. Benchmarks, not tests: nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _workload
+from _stats import Figure, format_table
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many repeats and how big the workloads are."""
+
+    repeats: int = 5
+    startup_repeats: int = 7
+    train_repeats: int = 3
+    background: int = 20_000
+    papers: int = 10_000
+    quality: bool = True
+
+
+def _section(title: str, run: Callable[[], tuple[list[Figure], dict[str, Any]]]) -> tuple[list[Figure], Any]:
+    print(f"[bench] {title} ...", file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    figures, details = run()
+    print(f"[bench] {title}: {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+    return figures, details
+
+
+def measure(plan: Plan) -> dict[str, Any]:
+    """Run every section; the figures in table order and the details by section."""
+    import _learning
+    import _polling
+    import _rendering
+    import _startup
+
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
+
+    def add(key: str, title: str, run: Callable[[], tuple[list[Figure], dict[str, Any]]]) -> None:
+        more, details[key] = _section(title, run)
+        figures.extend(more)
+
+    add("cold_start", "cold start", lambda: _startup.cold_start(plan.startup_repeats))
+    folder, model_path = _learning.temp_model_path()
+    with folder:
+        add(
+            "training",
+            "training",
+            lambda: _learning.train_runs(plan.train_repeats, plan.background, model_path),
+        )
+        from arxivwatch import model as model_io
+
+        model = model_io.load(model_path)
+        papers = _workload.score_papers(plan.papers)
+        add("model_load", "model load", lambda: ([_learning.model_load(model_path, plan.repeats)], {}))
+        add("scoring", "scoring", lambda: _learning.scoring(model, papers, plan.repeats))
+        add("rendering", "rendering", lambda: _rendering.rendering(model, plan.repeats))
+    add("polling", "polling", lambda: _polling.polling(plan.repeats))
+    quality: list[dict[str, Any]] = []
+    table = ""
+    if plan.quality:
+        rows, table, seconds = _quality()
+        quality = [asdict(r) for r in rows]
+        details["quality"] = {"seconds": round(seconds, 1), "runs": 1}
+    return {"figures": figures, "details": details, "quality": quality, "quality_table": table}
+
+
+def _quality() -> tuple[Sequence[Any], str, float]:
+    """bench/quality.py's rows and table (deterministic: one run)."""
+    import quality
+
+    print("[bench] ranking quality ...", file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    rows = quality.quality_rows()
+    seconds = time.perf_counter() - began
+    print(f"[bench] ranking quality: {seconds:.1f} s", file=sys.stderr, flush=True)
+    return rows, quality.format_table(rows), seconds
+
+
+def report(result: dict[str, Any], machine: dict[str, Any], began: datetime, plan: Plan) -> dict[str, Any]:
+    """The JSON document written to results.json."""
+    return {
+        "date": began.isoformat(timespec="seconds"),
+        "duration_s": round((datetime.now(UTC) - began).total_seconds(), 1),
+        "machine": machine,
+        "plan": asdict(plan),
+        "figures": [f.as_json() for f in result["figures"]],
+        "details": result["details"],
+        "quality": result["quality"],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (for trying the script out)")
+    parser.add_argument("--no-quality", action="store_true", help="skip the ranking-quality table")
+    parser.add_argument("--out", type=Path, default=_workload.BENCH / "results.json")
+    args = parser.parse_args(argv)
+    plan = Plan(quality=not args.no_quality)
+    if args.quick:
+        plan = Plan(repeats=2, startup_repeats=3, train_repeats=1, quality=not args.no_quality)
+    began = datetime.now(UTC)
+    machine = _workload.machine()
+    result = measure(plan)
+    document = report(result, machine, began, plan)
+    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"arxivwatch bench, {document['date']}, {machine['cpu']}, {machine['cores']} cores, "
+        f"Python {machine['python']} (load at start: {machine['load_average_at_start']})"
+    )
+    print()
+    print(format_table(result["figures"]))
+    if result["quality_table"]:
+        print()
+        print("Ranking quality (bench/quality.py): average precision; share of labelled papers in top 10")
+        print(result["quality_table"])
+    print()
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
