@@ -15,7 +15,7 @@ def test_shipped_defaults() -> None:
     """The package ships the three default profiles with sections and seeds."""
     loaded = profiles.load_profiles(None)
     assert [p.name for p in loaded] == ["medical-imaging", "segmentation", "semi-supervised"]
-    assert all(p.sections and p.seeds and p.top_n == 10 for p in loaded)
+    assert all(p.sections and p.seeds and p.top_n is None for p in loaded)
 
 
 def test_entry_positive_for_several_profiles() -> None:

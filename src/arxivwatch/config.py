@@ -347,14 +347,15 @@ def _validate_schedule(config: Config) -> None:
             f"{src}: [schedule] timezone {config.schedule.timezone!r} is not a known time zone",
             hint="use an IANA name such as UTC or Europe/Berlin",
         ) from e
-    from apscheduler.triggers.cron import CronTrigger
+    from arxivwatch.jobs.due import trigger
 
     for key in ("poll", "digest"):
         expr = getattr(config.schedule, key)
         try:
-            CronTrigger.from_crontab(expr, timezone=zone)
+            trigger(expr, zone)
         except ValueError as e:
             raise ConfigError(
                 f"{src}: [schedule] {key} = {expr!r} is not a valid cron expression ({e})",
-                hint='use five fields: minute hour day month weekday, e.g. "0 8 * * mon"',
+                hint='use five fields: minute hour day month weekday, e.g. "0 8 * * mon" '
+                "(or six, seconds first)",
             ) from e

@@ -152,8 +152,11 @@ def _patterns(data: Mapping[str, object], path: Path) -> tuple[str, ...]:
     return patterns
 
 
-def _top_n(data: Mapping[str, object], path: Path) -> int:
-    value = data.get("top_n", 10)
+def _top_n(data: Mapping[str, object], path: Path) -> int | None:
+    """The profile's own digest size; None leaves it to the configured [digest] top_n."""
+    value = data.get("top_n")
+    if value is None:
+        return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise _bad(path, "top_n", "a whole number of at least 1")
     return value

@@ -178,7 +178,10 @@ class Runner:
     def _digest(self) -> object:
         from arxivwatch.jobs import digest
 
-        return digest.digest(self.config, clock=self.clock)
+        # the digest covers the period of the day it fell due, even when it runs late
+        fired = due.previous_fire(self.digest_cron, self.clock.now())
+        day = fired.astimezone(ZoneInfo(self.config.schedule.timezone)).date() if fired else None
+        return digest.digest(self.config, clock=self.clock, day=day)
 
     # running one step
 

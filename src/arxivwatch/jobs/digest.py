@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import IO, TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
@@ -22,8 +23,6 @@ from arxivwatch.jobs.learn import model_id, score_new, thresholds
 from arxivwatch.models import Digest, Message, Receipt
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from arxivwatch.config import Config
     from arxivwatch.model import Model
     from arxivwatch.store import Store
@@ -56,16 +55,21 @@ def digest(
     period: str | None = None,
     channels: Sequence[str] | None = None,
     dry_run: bool = False,
+    day: date | None = None,
     clock: Clock | None = None,
     out: IO[str] | None = None,
 ) -> list[DigestResult]:
-    """Send the due digest to each channel; raise the first delivery failure after trying all."""
+    """Send the due digest to each channel; raise the first delivery failure after trying all.
+
+    `day` is the day the digest is for (default: today in the schedule's time zone); the
+    daemon passes the day the digest fell due, so a late digest covers its own period.
+    """
     from arxivwatch import digest as selector
 
     clock = clock or SystemClock()
     out = out or sys.stdout
     period = period or config.digest.period
-    start, end = selector.period_bounds(period, today(config, clock))
+    start, end = selector.period_bounds(period, day or today(config, clock))
     model = load_model(config)
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []

@@ -6,7 +6,6 @@ import json
 import sys
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ModelError
@@ -127,27 +126,22 @@ def _round(value: float | None) -> float | None:
 
 
 def _trigger(config: Config, job: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
+    from arxivwatch.jobs.due import trigger
 
-    return CronTrigger.from_crontab(
-        getattr(config.schedule, job), timezone=ZoneInfo(config.schedule.timezone)
-    )
+    return trigger(getattr(config.schedule, job), config.schedule.timezone)
 
 
 def _next(config: Config, job: str, now: datetime) -> datetime | None:
-    fire: datetime | None = _trigger(config, job).get_next_fire_time(None, now)
-    return fire
+    from arxivwatch.jobs.due import next_fire
+
+    return next_fire(_trigger(config, job), now)
 
 
 def _previous(config: Config, job: str, before: datetime) -> datetime | None:
-    """The latest fire time at or before `before` (within the last 8 days)."""
-    trigger = _trigger(config, job)
-    fire: datetime | None = trigger.get_next_fire_time(None, before - timedelta(days=8))
-    latest = None
-    while fire is not None and fire <= before:
-        latest = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return latest
+    """The latest fire time at or before `before`."""
+    from arxivwatch.jobs.due import previous_fire
+
+    return previous_fire(_trigger(config, job), before)
 
 
 def _print(report: dict[str, Any], out: IO[str]) -> None:

@@ -1,0 +1,232 @@
+"""The digest job through the ledger: real SMTP (aiosmtpd) and a Slack emulator on 127.0.0.1.
+
+Papers come from the real 2024-11-28 feed, polled from the loopback arXiv server; the model is
+trained once for the module on the bundled lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
+from arxivwatch import config as config_io
+from arxivwatch.clock import FakeClock
+from arxivwatch.config import Config
+from arxivwatch.errors import DeliveryError
+from arxivwatch.jobs import digest, learn, open_store, poll
+from slack_emulator import SlackEmulator
+from smtp_server import SmtpServer
+
+NOW = datetime(2024, 11, 28, 8, 0, tzinfo=UTC)  # the day's digest after the morning poll
+TOKEN = "xoxb-test-digest-job"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained offline on the bundled lists, shared by the tests of this module."""
+    folder = tmp_path_factory.mktemp("model")
+    path = folder / "model.npz"
+    (folder / "train.toml").write_text(
+        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
+    )
+    with (folder / "metrics.txt").open("w") as out:
+        learn.train(config_io.load(str(folder / "train.toml"), env={}), offline=True, out=out)
+    return path
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with SlackEmulator(token=TOKEN, channels=("#digest",)) as server:
+        yield server
+
+
+@pytest.fixture
+def make_config(
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    smtp: SmtpServer,
+    slack: SlackEmulator,
+    model_path: Path,
+) -> Callable[[str], Config]:
+    """A config with email and Slack on loopback, the shared model, and the day's papers polled."""
+    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+
+    def make(extra: str = "") -> Config:
+        path = write_config(
+            f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+            f'[training]\nmodel = "{model_path}"\n'
+            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
+            f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n' + extra
+        )
+        cfg = config_io.load(str(path), env={})
+        poll.poll(cfg, clock=FakeClock(NOW))
+        return cfg
+
+    return make
+
+
+def test_one_run_delivers_once_per_channel_and_never_again(
+    make_config: Callable[[str], Config], smtp: SmtpServer, slack: SlackEmulator
+) -> None:
+    """One multipart email (text and html) and the Slack message(s) in order; a second run sends nothing."""
+    cfg = make_config("")
+    results = digest.digest(cfg, clock=FakeClock(NOW))
+    assert [r.status for r in results] == ["sent", "sent"]
+    (mail,) = smtp.messages
+    assert mail.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in mail.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert mail["Subject"].startswith("arxivwatch: ")
+    assert mail["Message-ID"] and mail["Date"]
+    first_slack = len(slack.messages)
+    assert first_slack >= 1
+    again = digest.digest(cfg, clock=FakeClock(NOW))
+    assert [r.status for r in again] == ["already sent", "already sent"]
+    assert len(smtp.messages) == 1
+    assert len(slack.messages) == first_slack
+
+
+def test_smtp_down_leaves_the_digest_pending_then_sends_it_once(
+    make_config: Callable[[str], Config], smtp: SmtpServer
+) -> None:
+    """SMTP down: one error line and the digest stays pending; SMTP back: it is delivered once."""
+    cfg = make_config("")
+    smtp.stop()
+    with pytest.raises(DeliveryError) as info:
+        digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+    assert "127.0.0.1" in str(info.value) and "\n" not in str(info.value)
+    with open_store(cfg, FakeClock(NOW)) as store:
+        (pending,) = store.pending_digests()
+        assert pending.channel == "email"
+    smtp.start()
+    digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+    digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+    assert len(smtp.messages) == 1
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert store.pending_digests() == []
+        record = store.get_digest(pending.key)
+        assert record is not None and record.status == "sent"
+        assert sorted(record.items) == sorted(pending.items)
+
+
+def test_slack_ratelimited_then_ok_is_delivered_once_after_the_wait(
+    make_config: Callable[[str], Config], slack: SlackEmulator
+) -> None:
+    """A 429 with Retry-After is waited out (fake clock) and the message is posted exactly once."""
+    cfg = make_config("")
+    slack.fail("ratelimited", times=1, retry_after=7)
+    clock = FakeClock(NOW)
+    (result,) = digest.digest(cfg, channels=["slack"], clock=clock)
+    assert result.status == "sent"
+    assert 7 in clock.sleeps
+    texts = [m.get("text") for m in slack.messages]
+    assert len(texts) == len(set(texts)) >= 1
+
+
+def test_slack_failing_midway_resends_only_the_rest(
+    make_config: Callable[[str], Config], slack: SlackEmulator
+) -> None:
+    """A digest in several Slack messages failing after the first sends only the others next time."""
+    cfg = make_config("[digest]\nmin_score = 0.0\ntop_n = 25\n")
+    slack.fail("channel_not_found", times=1, after=1)
+    with pytest.raises(DeliveryError, match="channel_not_found"):
+        digest.digest(cfg, channels=["slack"], clock=FakeClock(NOW))
+    assert len(slack.messages) == 1
+    digest.digest(cfg, channels=["slack"], clock=FakeClock(NOW))
+    posted = slack.messages
+    assert len(posted) >= 2, "75 papers do not fit in one 50-block message"
+    bodies = [str(m["blocks"]) for m in posted]
+    assert len(bodies) == len(set(bodies)), "no Slack message was posted twice"
+
+
+def test_dry_run_sends_and_records_nothing(
+    make_config: Callable[[str], Config], smtp: SmtpServer, slack: SlackEmulator
+) -> None:
+    """--dry-run prints the digest but neither delivers nor writes the ledger."""
+    cfg = make_config("")
+    sink = _Sink()
+    results = digest.digest(cfg, dry_run=True, clock=FakeClock(NOW), out=sink)
+    assert {r.status for r in results} == {"dry run"}
+    assert "arxivwatch" in sink.text
+    assert smtp.messages == [] and slack.messages == []
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert store.last_digests() == [] and store.pending_digests() == []
+
+
+def test_a_paper_sent_once_is_not_sent_again_in_the_weekly_digest(
+    make_config: Callable[[str], Config], smtp: SmtpServer
+) -> None:
+    """The daily digest's papers are left out of the week's digest on the same channel."""
+    cfg = make_config("")
+    (daily,) = digest.digest(cfg, period="day", channels=["email"], clock=FakeClock(NOW))
+    (weekly,) = digest.digest(cfg, period="week", channels=["email"], clock=FakeClock(NOW))
+    assert daily.status == weekly.status == "sent"
+    with open_store(cfg, FakeClock(NOW)) as store:
+        day_record, week_record = store.get_digest(daily.key), store.get_digest(weekly.key)
+    assert day_record is not None and week_record is not None
+    day_ids = {paper_id for paper_id, _ in day_record.items}
+    week_ids = {paper_id for paper_id, _ in week_record.items}
+    assert day_ids and not day_ids & week_ids
+    assert len(smtp.messages) == 2
+
+
+def test_empty_digest_is_skipped_when_configured(
+    make_config: Callable[[str], Config], smtp: SmtpServer
+) -> None:
+    """With send_empty = false an empty period sends nothing and records nothing."""
+    cfg = make_config("[digest]\nsend_empty = false\nmin_score = 1.0\n")
+    (result,) = digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+    assert result.status == "skipped (empty)"
+    assert smtp.messages == []
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+
+def test_empty_digest_says_so_by_default(make_config: Callable[[str], Config], smtp: SmtpServer) -> None:
+    """An empty period sends a short 'nothing above your thresholds' note rather than silence."""
+    cfg = make_config("[digest]\nmin_score = 1.0\n")
+    (result,) = digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+    assert result.status == "sent" and result.papers == 0
+    text = smtp.messages[0].get_body(("plain",)).get_content()
+    assert "Nothing above your thresholds" in text and "274 papers scanned" in text
+
+
+def test_cli_delivery_failure_is_one_line_exit_1(
+    make_config: Callable[[str], Config], smtp: SmtpServer
+) -> None:
+    """`arxivwatch digest` with the SMTP server down exits 1 with one 'Error:' line and no traceback."""
+    import subprocess
+    import sys
+
+    cfg = make_config("")
+    smtp.stop()
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "digest", "--channel", "email", "--config", cfg.source],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and f"127.0.0.1:{smtp.port}" in lines[0]
+    assert "Traceback" not in result.stderr
