@@ -49,7 +49,8 @@ def train_runs(repeats: int, background: int, model_path: Path) -> tuple[list[Fi
         Figure("train: peak memory (whole process)", "MB", tuple(r["peak_mb"] for r in runs), 1024.0),
     ]
     details = {k: runs[0][k] for k in ("entries", "background", "features", "positives")}
-    details["peak_mb_before_training"] = [round(r["peak_mb_before_training"], 1) for r in runs]
+    for key in ("peak_mb_before_training", "peak_mb_worker_processes"):
+        details[key] = [round(r[key], 1) for r in runs]
     return figures, details
 
 
@@ -125,7 +126,7 @@ def scoring(model: Model, papers: Sequence[Paper], repeats: int) -> tuple[list[F
         drift = agreement(model, texts[:500])
     n = f"score {len(papers):,} x {len(model.profiles)}"
     figures = [
-        Figure(f"{n}: bare sklearn (transform + decision_fn)", "s", tuple(bare_s)),
+        Figure(f"{n}: bare sklearn transform+decision", "s", tuple(bare_s)),
         Figure(f"{n}: Scorer.score, one batch", "s", tuple(batch_s), 1.0),
         Figure(f"{n}: score_stream by {STREAM_BATCH} (CLI path)", "s", tuple(stream_s), 1.0),
         Figure("score: Scorer.score / bare, same repeat", "x", _ratios(batch_s, bare_s), 1.3),

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _workload
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
 def main() -> int:
@@ -47,6 +47,9 @@ def main() -> int:
         "seconds": seconds,
         "peak_mb": _peak_mb(),
         "peak_mb_before_training": before,
+        # Worker processes, if training ever starts any, are not in peak_mb: their own
+        # largest peak is reported apart (0 when training ran in this process alone).
+        "peak_mb_worker_processes": _peak_mb(resource.RUSAGE_CHILDREN),
         "entries": len(entries),
         "background": len(background),
         "features": model.features.size,
