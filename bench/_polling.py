@@ -57,32 +57,26 @@ def day_poll(repeats: int) -> tuple[list[Figure], dict[str, Any]]:
     from arxivwatch.clock import FakeClock
 
     feed = recorded(RESTRICTED_FEED)
-    details: dict[str, Any] = {}
+    seconds: list[float] = []
+    requests: list[float] = []
+    details: dict[str, Any] = {"repeat_requests": [], "repeat_not_modified": []}
     with ArxivServer() as server:
-        server.script(
-            "rss", Reply(200, feed, {"ETag": '"bench-2024-11-28"', "Content-Type": "application/rss+xml"})
-        )
-
-        seconds = []
+        headers = {"ETag": '"bench-2024-11-28"', "Content-Type": "application/rss+xml"}
+        server.script("rss", Reply(200, feed, headers))
         for _ in range(repeats):
             # A FakeClock, so the 3 s pacing before the re-poll costs no real time.
             with _client(server, FakeClock()) as client:
                 fetched: list[Any] = []
                 seconds.append(timed(lambda: fetched.append(client.fetch_feed(CATEGORIES))))  # noqa: B023
-                details["requests"] = client.requests
+                requests.append(float(client.requests))
                 details["papers"] = len(fetched[0].result.papers) if fetched[0].result else 0
                 again = client.fetch_feed(CATEGORIES, etag=fetched[0].etag)
-                details["repeat_requests"] = client.requests - details["requests"]
-                details["repeat_not_modified"] = again.result is None
-        details["server_saw"] = len(server.requests_to("rss"))
+                details["repeat_requests"].append(client.requests - int(requests[-1]))
+                details["repeat_not_modified"].append(again.result is None)
+        details["requests_the_server_saw"] = len(server.requests_to("rss"))
     papers = details["papers"]
     figures = [
-        Figure(
-            f"poll: one day, 3 categories ({papers} items), requests",
-            "count",
-            (float(details["requests"]),),
-            1.0,
-        ),
+        Figure(f"poll: one day, 3 categories ({papers} items), requests", "count", tuple(requests), 1.0),
         Figure("poll: one day, wall (request + parse)", "s", tuple(seconds)),
     ]
     new = sum(1 for p in _parse_feed(feed) if p in ("new", "cross"))
@@ -102,6 +96,8 @@ def catch_up(size: int, label: str, repeats: int) -> tuple[list[Figure], dict[st
 
     pages = ApiPages(week_document(size))
     details: dict[str, Any] = {"papers_in_window": size}
+    requests: list[float] = []
+    waits: list[float] = []
     with ArxivServer() as server:
         server.script("api", pages)
 
@@ -109,13 +105,14 @@ def catch_up(size: int, label: str, repeats: int) -> tuple[list[Figure], dict[st
             clock = FakeClock()
             with _client(server, clock) as client:
                 found = client.search(CATEGORIES, *WEEK)
-            details.update(requests=client.requests, papers=len(found), simulated_wait=sum(clock.sleeps))
-            details["sleeps"] = list(clock.sleeps)
+            requests.append(float(client.requests))
+            waits.append(float(sum(clock.sleeps)))
+            details.update(papers_found=len(found), sleeps=list(clock.sleeps))
 
         seconds = tuple(timed(once) for _ in range(repeats))
     figures = [
-        Figure(f"catch-up: 7 days, {label}, requests", "count", (float(details["requests"]),)),
-        Figure(f"catch-up: 7 days, {label}, simulated wait", "s", (details["simulated_wait"],)),
+        Figure(f"catch-up: 7 days, {label}, requests", "count", tuple(requests)),
+        Figure(f"catch-up: 7 days, {label}, simulated wait", "s", tuple(waits)),
         Figure(f"catch-up: 7 days, {label}, wall", "s", seconds),
     ]
     return figures, details

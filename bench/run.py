@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -90,7 +91,11 @@ def _quality() -> tuple[Sequence[Any], str, float]:
 
     print("[bench] ranking quality ...", file=sys.stderr, flush=True)
     began = time.perf_counter()
-    rows = quality.quality_rows()
+    try:
+        rows = quality.quality_rows()
+    except Exception as e:  # another helper's module: keep the timings when it breaks
+        print(f"[bench] ranking quality failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return [], f"(bench/quality.py failed: {type(e).__name__}: {e})", time.perf_counter() - began
     seconds = time.perf_counter() - began
     print(f"[bench] ranking quality: {seconds:.1f} s", file=sys.stderr, flush=True)
     return rows, quality.format_table(rows), seconds
@@ -101,7 +106,7 @@ def report(result: dict[str, Any], machine: dict[str, Any], began: datetime, pla
     return {
         "date": began.isoformat(timespec="seconds"),
         "duration_s": round((datetime.now(UTC) - began).total_seconds(), 1),
-        "machine": machine,
+        "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "plan": asdict(plan),
         "figures": [f.as_json() for f in result["figures"]],
         "details": result["details"],
