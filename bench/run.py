@@ -101,10 +101,25 @@ def _quality() -> tuple[Sequence[Any], str, float]:
     return rows, quality.format_table(rows), seconds
 
 
+def code_version() -> str:
+    """The commit measured; "-dirty" when the working tree (which is what runs) differs from it."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=_workload.ROOT,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def report(result: dict[str, Any], machine: dict[str, Any], began: datetime, plan: Plan) -> dict[str, Any]:
     """The JSON document written to results.json."""
     return {
         "date": began.isoformat(timespec="seconds"),
+        "code": code_version(),
         "duration_s": round((datetime.now(UTC) - began).total_seconds(), 1),
         "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "plan": asdict(plan),
@@ -129,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = report(result, machine, began, plan)
     args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(
-        f"arxivwatch bench, {document['date']}, {machine['cpu']}, {machine['cores']} cores, "
+        f"arxivwatch bench, {document['date']}, code {document['code']}, "
+        f"{machine['cpu']}, {machine['cores']} cores, "
         f"Python {machine['python']} (load at start: {machine['load_average_at_start']})"
     )
     print()
