@@ -104,3 +104,13 @@ def test_worker_processes_give_the_same_matrix(trained: model.Model) -> None:
 def test_empty_batch(trained: model.Model) -> None:
     """Scoring no papers returns an empty list."""
     assert score.Scorer(trained).score([]) == []
+
+
+def test_long_stream_through_workers_matches_batch(trained: model.Model) -> None:
+    """A stream long enough for the worker processes gives the same scores, in order."""
+    papers = [UNET, OFF_TOPIC] * (score.PARALLEL_FROM // 2 + 100)
+    with score.Scorer(trained, workers=2) as scorer:
+        streamed = list(scorer.stream(papers, batch_size=256))
+    assert [p for p, _ in streamed] == papers
+    assert streamed[0][1] == score.Scorer(trained, workers=1).score([UNET])[0]
+    assert streamed[-1][1]["segmentation"].value < streamed[-2][1]["segmentation"].value

@@ -48,6 +48,16 @@ def test_every_profile_has_positives_and_a_threshold(trained: model.Model) -> No
     assert len(trained.sources) == 3 and all(len(h) == 64 for _, h in trained.sources)
 
 
+def test_seeded_background_papers_are_weak_positives(trained: model.Model) -> None:
+    """Background papers whose title names a seed count as weak positives, not negatives."""
+    seeded = [
+        p for p in _background() if profiles.matches_seeds(p.title, trained.profile("segmentation").seeds)
+    ]
+    metrics = trained.metrics["segmentation"]
+    assert metrics.weak_positives == len([p for p in seeded if p.abstract]) > 0
+    assert metrics.negatives == len(_background()) - len(seeded)
+
+
 def test_metadata_enriches_listed_entries() -> None:
     """A listed id's metadata (title and abstract) becomes that entry's training text."""
     entry = curated.CuratedEntry(title="U-Net", source="x", arxiv_id="1505.04597", section=("Segmentation",))

@@ -86,6 +86,11 @@ class TfidfFeatures:
     def size(self) -> int:
         return len(self.terms) + len(self.phrases)
 
+    def phrase_columns(self, phrases: Sequence[str]) -> NDArray[np.int64]:
+        """The columns of the given seed phrases (those this feature space has)."""
+        found = [self._phrase_index[p.lower()] for p in phrases if p.lower() in self._phrase_index]
+        return np.array(sorted(set(found)), dtype=np.int64)
+
     def term(self, index: int) -> str:
         if index >= len(self.terms):
             return self.phrases[index - len(self.terms)]
@@ -159,6 +164,7 @@ class Metrics:
     precision_at_10: float | None
     threshold: float
     warning: str | None = None
+    weak_positives: int = 0  # background papers whose title names a seed (never scored on)
 
 
 @dataclass(frozen=True)
@@ -167,9 +173,17 @@ class ProfileModel:
 
     coef: FloatArray
     intercept: float
-    slope: float  # calibrated = 1 / (1 + exp(-(slope * decision + offset)))
+    slope: float  # calibrated = sigmoid(slope * decision + seed_weight * log1p(hits) + offset)
     offset: float
     positives: NDArray[np.int64]  # indices into Model.entry_titles: nearest-entry reasons
+    seed_weight: float = 0.0  # hits: how many of the profile's seed phrases the text names
+    seed_columns: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def calibrate(self, decisions: FloatArray, hits: FloatArray) -> FloatArray:
+        """Probabilities from decision values and seed-phrase hit counts."""
+        z = self.slope * decisions + self.seed_weight * np.log1p(hits) + self.offset
+        values: FloatArray = 1.0 / (1.0 + np.exp(-z))
+        return values
 
 
 @dataclass(frozen=True)
@@ -227,6 +241,7 @@ def save(model: Model, path: Path) -> None:
         scorer = model.scorers[profile.name]
         arrays[f"coef_{i}"] = scorer.coef
         arrays[f"positives_{i}"] = scorer.positives
+        arrays[f"seed_columns_{i}"] = scorer.seed_columns
     meta = _meta(model, model.features, vectors.shape)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -278,6 +293,7 @@ def _meta(model: Model, features: TfidfFeatures, shape: tuple[int, int]) -> dict
                 "intercept": model.scorers[p.name].intercept,
                 "slope": model.scorers[p.name].slope,
                 "offset": model.scorers[p.name].offset,
+                "seed_weight": model.scorers[p.name].seed_weight,
             }
             for p in model.profiles
         ],
@@ -314,6 +330,8 @@ def _build(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Model:
             slope=float(item["slope"]),
             offset=float(item["offset"]),
             positives=np.asarray(arrays[f"positives_{i}"], dtype=np.int64),
+            seed_weight=float(item["seed_weight"]),
+            seed_columns=np.asarray(arrays[f"seed_columns_{i}"], dtype=np.int64),
         )
         metrics[profile.name] = Metrics(**item["metrics"])
         if scorers[profile.name].coef.shape != (features.size,):

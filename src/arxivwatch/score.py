@@ -12,9 +12,10 @@ copy of the features; small batches stay in this process.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from itertools import islice
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,6 +46,11 @@ class Scorer:
         self._intercept = np.array([model.scorers[n].intercept for n in self.names])
         self._slope = np.array([model.scorers[n].slope for n in self.names])
         self._offset = np.array([model.scorers[n].offset for n in self.names])
+        self._seed_weight = np.array([model.scorers[n].seed_weight for n in self.names])
+        # One indicator column per profile: matrix @ it counts the seed phrases present.
+        self._seeds = np.zeros((model.features.size, len(self.names)))
+        for k, name in enumerate(self.names):
+            self._seeds[model.scorers[name].seed_columns, k] = 1.0
         self._entries = model.entry_vectors
         self._terms = [model.features.term(i) for i in range(model.features.size)]
         self._workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -79,6 +85,33 @@ class Scorer:
             for row, paper in enumerate(papers)
         ]
 
+    def stream(
+        self, papers: Iterable[Paper], batch_size: int = 1000
+    ) -> Iterator[tuple[Paper, dict[str, Score]]]:
+        """Score `papers` batch by batch, in order; long streams tokenize in the workers.
+
+        While the workers tokenize the next batches, this process scores the finished
+        one, so both cores stay busy; a stream shorter than PARALLEL_FROM stays here.
+        """
+        batches = _batched(papers, max(1, batch_size))
+        head: list[list[Paper]] = []
+        while sum(map(len, head)) < PARALLEL_FROM and (batch := next(batches, None)):
+            head.append(batch)
+        if self._workers < 2 or sum(map(len, head)) < PARALLEL_FROM:
+            for batch in chain(head, batches):
+                yield from zip(batch, self.score(batch), strict=True)
+            return
+        pool = self._ensure_pool()
+        pending: deque[tuple[list[Paper], Future[csr_matrix]]] = deque()
+        for batch in chain(head, batches):
+            pending.append((batch, pool.submit(_transform, [p.text for p in batch])))
+            if len(pending) > self._workers:
+                done, future = pending.popleft()
+                yield from zip(done, self._results(done, future.result()), strict=True)
+        while pending:
+            done, future = pending.popleft()
+            yield from zip(done, self._results(done, future.result()), strict=True)
+
     def features(self, texts: Sequence[str]) -> csr_matrix:
         """The feature rows of `texts`, split across worker processes for large batches."""
         if self._workers < 2 or len(texts) < PARALLEL_FROM:
@@ -93,7 +126,9 @@ class Scorer:
     def probabilities(self, matrix: csr_matrix) -> np.ndarray:
         """Calibrated probabilities, one row per paper and one column per profile."""
         decisions = np.asarray(matrix @ self._coef) + self._intercept
-        values: np.ndarray = 1.0 / (1.0 + np.exp(-(self._slope * decisions + self._offset)))
+        hits = np.asarray((matrix > 0) @ self._seeds)
+        z = self._slope * decisions + self._seed_weight * np.log1p(hits) + self._offset
+        values: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return values
 
     def _reasons(self, matrix: csr_matrix, k: int) -> list[tuple[str, ...]]:
@@ -147,9 +182,7 @@ def score_stream(
 ) -> Iterator[tuple[Paper, dict[str, Score]]]:
     """Score an iterable of papers lazily, `batch_size` at a time, in input order."""
     with Scorer(model) as scorer:
-        iterator = iter(papers)
-        while batch := list(islice(iterator, batch_size)):
-            yield from zip(batch, scorer.score(batch), strict=True)
+        yield from scorer.stream(papers, batch_size)
 
 
 def _init_worker(features: FeatureSource) -> None:
@@ -160,3 +193,9 @@ def _init_worker(features: FeatureSource) -> None:
 def _transform(texts: Sequence[str]) -> csr_matrix:
     assert _worker_features is not None
     return _worker_features.transform(texts)
+
+
+def _batched(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    iterator = iter(papers)
+    while batch := list(islice(iterator, size)):
+        yield batch
