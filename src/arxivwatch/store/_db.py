@@ -1,0 +1,156 @@
+"""The connection: opening, the schema and its migrations, transactions, the daemon's lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from arxivwatch.clock import Clock, SystemClock
+from arxivwatch.errors import AlreadyRunning, StoreError
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE papers (id TEXT PRIMARY KEY, version INTEGER NOT NULL, title TEXT NOT NULL,
+        abstract TEXT NOT NULL, authors TEXT NOT NULL, categories TEXT NOT NULL,
+        primary_category TEXT NOT NULL, submitted TEXT, updated TEXT, announced TEXT,
+        announce_type TEXT NOT NULL, abs_url TEXT NOT NULL, pdf_url TEXT NOT NULL,
+        comment TEXT NOT NULL, journal_ref TEXT NOT NULL, doi TEXT NOT NULL,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL)""",
+        "CREATE INDEX papers_by_announced ON papers (announced, announce_type)",
+        """CREATE TABLE paper_versions (id TEXT NOT NULL, version INTEGER NOT NULL,
+        announced TEXT, announce_type TEXT NOT NULL, seen_at TEXT NOT NULL,
+        PRIMARY KEY (id, version))""",
+        """CREATE TABLE scores (paper_id TEXT NOT NULL, model_id TEXT NOT NULL,
+        profile TEXT NOT NULL, value REAL NOT NULL, reasons TEXT NOT NULL, scored_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, model_id, profile))""",
+        "CREATE INDEX scores_by_model ON scores (model_id, paper_id)",
+        "CREATE TABLE metadata (id TEXT PRIMARY KEY, paper TEXT NOT NULL, fetched_at TEXT NOT NULL)",
+        """CREATE TABLE polls (n INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+        source TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, new INTEGER NOT NULL,
+        updated INTEGER NOT NULL, requests INTEGER NOT NULL, announced TEXT)""",
+        """CREATE TABLE feed_state (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,
+        saved_at TEXT NOT NULL)""",
+        """CREATE TABLE digests (key TEXT PRIMARY KEY, period TEXT NOT NULL, start TEXT NOT NULL,
+        "end" TEXT NOT NULL, channel TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent')), items TEXT NOT NULL,
+        created_at TEXT NOT NULL, sent_at TEXT, detail TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE deliveries (digest_key TEXT NOT NULL REFERENCES digests (key),
+        channel TEXT NOT NULL, paper_id TEXT NOT NULL, version INTEGER NOT NULL,
+        PRIMARY KEY (digest_key, paper_id))""",
+        "CREATE INDEX deliveries_by_channel ON deliveries (channel, paper_id)",
+        """CREATE TABLE heartbeats (job TEXT PRIMARY KEY, at TEXT NOT NULL, ok INTEGER NOT NULL,
+        detail TEXT NOT NULL)""",
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+
+
+class Database:
+    """The open database at `path`, migrated to the latest schema; the base of Store's table groups."""
+
+    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self.clock: Clock = clock or SystemClock()
+        self._mutex = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the database {self.path}: {exc}",
+                hint="check [storage] path in your configuration",
+            ) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._mutex:
+            self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The database's PRAGMA user_version."""
+        return int(self._one("PRAGMA user_version")[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"the database {self.path} has schema {current}, newer than this arxivwatch knows",
+                hint="upgrade arxivwatch",
+            )
+        for version in range(current, len(MIGRATIONS)):
+            with self._tx() as db:
+                for statement in MIGRATIONS[version]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside commits together or not at all."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._mutex:
+            return list(self._db.execute(sql, params))
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row:
+        rows = self._rows(sql, params)
+        return rows[0]
+
+    def _now(self) -> str:
+        return self.clock.now().isoformat()
+
+    # the daemon's lock
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on `<db>.lock` (with our pid in it) for as long as the block runs."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise AlreadyRunning(
+                f"arxivwatch is already running on {self.path} (pid {holder})",
+                hint="stop the other process first, or use another [storage] path",
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
