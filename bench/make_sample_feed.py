@@ -1,4 +1,4 @@
-"""Rebuild the bundled sample feed and the restricted test feed from the recorded all-archives feed.
+"""Rebuild the bundled sample feed (also the tests' restricted feed) from the recorded all-archives feed.
 
     python bench/make_sample_feed.py ../shared/fixtures/arxiv/rss_all-archives_2024-11-28.xml.gz
 
@@ -16,18 +16,14 @@ from arxivwatch.arxiv.restrict import gzip_bytes, restrict_feed
 
 CATEGORIES = ("cs.CV", "eess.IV", "cs.LG")
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = (
-    ROOT / "src/arxivwatch/data/sample-feed.xml.gz",
-    ROOT / "tests/data/arxiv/rss_cs.CV+eess.IV+cs.LG_2024-11-28.xml.gz",
-)
+TARGET = ROOT / "src/arxivwatch/data/sample-feed.xml.gz"  # tests/arxiv_server.py reads it too
 
 
 def main(source: Path) -> None:
     restricted = gzip_bytes(restrict_feed(gzip.decompress(source.read_bytes()), CATEGORIES))
-    for target in TARGETS:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(restricted)
-        print(f"wrote {target} ({len(restricted)} bytes)")
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    TARGET.write_bytes(restricted)
+    print(f"wrote {TARGET} ({len(restricted)} bytes)")
 
 
 if __name__ == "__main__":

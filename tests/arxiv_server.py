@@ -27,13 +27,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 DATA = Path(__file__).parent / "data" / "arxiv"
-RESTRICTED_FEED = "rss_cs.CV+eess.IV+cs.LG_2024-11-28.xml.gz"
+# The rss feed of cs.CV+eess.IV+cs.LG for 2024-11-28, cut from the recorded all-archives feed
+# (bench/make_sample_feed.py). It ships in the package as the demo's sample, so the tests read
+# that file rather than keep a copy of it.
+RESTRICTED_FEED = "sample-feed.xml.gz"
+_BUNDLED = frozenset({RESTRICTED_FEED})  # names read from arxivwatch/data, not tests/data/arxiv
 EMPTY_FEED = "rss_test_empty-channel_2024-11-28.xml"
 ERROR_FEED = "rss_astroph_bad-archive-error_2024-11-28.xml"
 API_TESTING = "export-api_query-all-testing_start0_max100_2026-04-12.xml.gz"
@@ -43,8 +48,14 @@ HTML_PAGE = b"<!DOCTYPE html><html><head><title>arXiv is down</title></head><bod
 
 
 def recorded(name: str) -> bytes:
-    """The bytes of a file in tests/data/arxiv, gunzipped if it ends in .gz."""
-    data = (DATA / name).read_bytes()
+    """The bytes of a recorded response, gunzipped if it ends in .gz.
+
+    Files are in tests/data/arxiv, except RESTRICTED_FEED, which is the package's bundled sample.
+    """
+    if name in _BUNDLED:
+        data = (resources.files("arxivwatch") / "data" / name).read_bytes()
+    else:
+        data = (DATA / name).read_bytes()
     return gzip.decompress(data) if name.endswith(".gz") else data
 
 

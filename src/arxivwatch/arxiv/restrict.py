@@ -1,8 +1,8 @@
 """Cut a recorded rss.arxiv.org feed down to the items of some categories, byte for byte.
 
-This is how the bundled sample (`arxivwatch/data/sample-feed.xml.gz`) and the test
-feed `tests/data/arxiv/rss_cs.CV+eess.IV+cs.LG_2024-11-28.xml.gz` were made from the
-real all-archives feed of 2024-11-28 (see `bench/make_sample_feed.py`). The channel
+This is how the bundled sample (`arxivwatch/data/sample-feed.xml.gz`, also the tests'
+cs.CV+eess.IV+cs.LG feed) was made from the real all-archives feed of 2024-11-28
+(see `bench/make_sample_feed.py`). The channel
 header and every kept `<item>` are copied unchanged, so the result goes through the
 same parser as a live feed. Announce types stay as recorded: they were computed by
 arXiv relative to the requested set (all archives), so a cross-list into cs.CV from
