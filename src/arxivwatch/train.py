@@ -41,7 +41,8 @@ THREADS = 2  # cross-validation folds fitted at once
 MIN_POSITIVES = 5  # fewer than this: no cross-validation, a warning, a default threshold
 DEFAULT_THRESHOLD = 0.5
 SEED_POSITIVES = True
-PHRASE_WEIGHT = 0.15  # seed-phrase presence columns, beside unit-length tf-idf rows
+WEAK_WEIGHT = 1.0  # sample weight of a weak positive relative to a curated one
+PHRASE_WEIGHT = 0.05  # seed-phrase presence columns, beside unit-length tf-idf rows
 
 
 @dataclass(frozen=True)
@@ -163,13 +164,14 @@ def fit_profile(
         empty = ProfileModel(np.zeros(x.shape[1]), -10.0, 1.0, 0.0, positive_rows)
         warning = "no curated entry matches this profile's sections or seeds"
         return empty, Metrics(0, negatives.shape[0], None, None, DEFAULT_THRESHOLD, warning)
-    coef, intercept = _fit(x, y)
+    weights = np.where(judged, 1.0, WEAK_WEIGHT)
+    coef, intercept = _fit(x, y, weights)
     if count < MIN_POSITIVES:
         warning = f"only {count} positives: too few to cross-validate; add entries to the lists"
         model = ProfileModel(coef, intercept, 1.0, 0.0, positive_rows)
         metrics = Metrics(count, negatives.shape[0], None, None, DEFAULT_THRESHOLD, warning)
         return model, replace(metrics, weak_positives=n_weak)
-    decisions = _out_of_fold(x, y)
+    decisions = _out_of_fold(x, y, weights)
     slope, seed_weight, offset = _platt(decisions, hits, y)
     built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns.astype(np.int64))
     calibrated = built.calibrate(decisions[judged], hits[judged])
@@ -177,7 +179,7 @@ def fit_profile(
     return built, metrics
 
 
-def _fit(x: csr_matrix, y: FloatArray) -> tuple[FloatArray, float]:
+def _fit(x: csr_matrix, y: FloatArray, weights: FloatArray) -> tuple[FloatArray, float]:
     from sklearn.linear_model import SGDClassifier
 
     # Logistic loss by SGD: a fixed number of passes, ~10x faster than liblinear here.
@@ -189,11 +191,11 @@ def _fit(x: csr_matrix, y: FloatArray) -> tuple[FloatArray, float]:
         tol=None,
         random_state=0,
     )
-    classifier.fit(x, y)
+    classifier.fit(x, y, sample_weight=weights)
     return np.asarray(classifier.coef_[0], dtype=np.float64), float(classifier.intercept_[0])
 
 
-def _out_of_fold(x: csr_matrix, y: FloatArray) -> FloatArray:
+def _out_of_fold(x: csr_matrix, y: FloatArray, weights: FloatArray) -> FloatArray:
     from sklearn.model_selection import StratifiedKFold
 
     decisions = np.zeros(len(y))
@@ -202,7 +204,7 @@ def _out_of_fold(x: csr_matrix, y: FloatArray) -> FloatArray:
 
     def one(split: tuple[np.ndarray, np.ndarray]) -> None:
         train_rows, test_rows = split
-        coef, intercept = _fit(x[train_rows], y[train_rows])
+        coef, intercept = _fit(x[train_rows], y[train_rows], weights[train_rows])
         decisions[test_rows] = x[test_rows] @ coef + intercept
 
     # SGD releases the GIL, so threads put both cores to work without copies.
