@@ -1,0 +1,197 @@
+"""The train job: lists -> enrichment through the export API (paced, cached) -> model, and its CLI output."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from arxiv_server import API_TESTING, ArxivServer, Reply, Request, recorded
+from arxivwatch import config as config_io
+from arxivwatch import curated, lists, model
+from arxivwatch.clock import FakeClock
+from arxivwatch.config import Config
+from arxivwatch.jobs import learn, open_store
+
+NOW = datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
+_ENTRY = re.compile(rb"  <entry>.*?</entry>\n", re.DOTALL)
+_ID = re.compile(rb"<id>[^<]*</id>")
+
+
+class IdLookup:
+    """Answers id_list requests with real recorded entries relabelled as the ids asked for."""
+
+    def __init__(self) -> None:
+        data = recorded(API_TESTING)
+        entries = list(_ENTRY.finditer(data))
+        self.head = data[: entries[0].start()]
+        self.tail = data[entries[-1].end() :]
+        self.entries = [m.group(0) for m in entries]
+
+    def __call__(self, request: Request) -> Reply:
+        ids = [i for i in request.param("id_list").split(",") if i]
+        body = b"".join(
+            _ID.sub(f"<id>http://arxiv.org/abs/{paper_id}v1</id>".encode(), self.entries[n % 100], count=1)
+            for n, paper_id in enumerate(ids)
+        )
+        head = re.sub(rb"<opensearch:totalResults>\d+", b"<opensearch:totalResults>%d" % len(ids), self.head)
+        return Reply(200, head + body + self.tail, {"Content-Type": "application/atom+xml"})
+
+
+@pytest.fixture
+def cfg(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    return config_io.load(str(path), env={})
+
+
+def listed_ids() -> set[str]:
+    ids = set()
+    for path in lists.BUNDLED:
+        entries = curated.parse(path.read_text(encoding="utf-8"), str(path))
+        ids.update(e.arxiv_id for e in entries if e.arxiv_id)
+    return ids
+
+
+def test_train_enriches_listed_ids_in_paced_batches_and_caches_them(
+    cfg: Config, arxiv_server: ArxivServer, tmp_path: Path
+) -> None:
+    """Listed ids are fetched 100 a call, 3 s apart, cached in the store; a retrain fetches nothing."""
+    arxiv_server.script("api", IdLookup())
+    ids = listed_ids()
+    clock = FakeClock(NOW)
+    with (tmp_path / "out.txt").open("w") as out:
+        trained = learn.train(cfg, clock=clock, out=out)
+    calls = arxiv_server.requests_to("api")
+    assert len(calls) == -(-len(ids) // 100)
+    assert all(len(c.param("id_list").split(",")) <= 100 for c in calls)
+    assert [s for s in clock.sleeps if s > 0] and all(s <= 3.0 for s in clock.sleeps)
+    assert "lab@example.org" in (calls[0].header("User-Agent") or "")
+    with open_store(cfg, clock) as store:
+        assert set(store.get_metadata(sorted(ids))) == ids
+    assert model.load(cfg.model_path).trained_at == trained.trained_at
+    with (tmp_path / "out2.txt").open("w") as out:
+        learn.train(cfg, clock=FakeClock(NOW), out=out)
+    assert len(arxiv_server.requests_to("api")) == len(calls), "the retrain used the cache"
+
+
+def test_offline_training_asks_arxiv_nothing(cfg: Config, arxiv_server: ArxivServer, tmp_path: Path) -> None:
+    """--offline trains on what the lists and the cache hold, without one request."""
+    with (tmp_path / "out.txt").open("w") as out:
+        learn.train(cfg, offline=True, clock=FakeClock(NOW), out=out)
+    assert arxiv_server.requests == []
+    assert cfg.model_path.exists()
+
+
+def test_arxiv_down_during_enrichment_warns_and_still_trains(
+    cfg: Config, arxiv_server: ArxivServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An export API that stays down costs a warning, not the model."""
+    arxiv_server.script("api", Reply(503, b"down", {"Retry-After": "30"}))
+    with (tmp_path / "out.txt").open("w") as out:
+        learn.train(cfg, clock=FakeClock(NOW), out=out)
+    assert cfg.model_path.exists()
+    assert "could not fetch metadata" in caplog.text
+
+
+def test_train_command_prints_per_profile_quality(write_config: Callable[[str], Path]) -> None:
+    """`arxivwatch train --offline` prints positives, negatives, AP, P@10 and the threshold per profile."""
+    cfg = write_config("")
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for word in ("positives", "negatives", "avg precision", "P@10", "threshold"):
+        assert word in result.stdout, word
+    for name in ("segmentation", "semi-supervised", "medical-imaging"):
+        assert name in result.stdout, name
+
+
+def test_score_command_streams_json_lines_in_order(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """`arxivwatch score` answers a JSON line per input line, in input order, with scores in [0, 1]."""
+    import json
+
+    cfg = write_config("")
+    subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    papers = [
+        {
+            "id": "a1",
+            "title": "U-Net for liver tumor segmentation in CT",
+            "abstract": "We segment tumors in abdominal CT with a convolutional encoder-decoder.",
+            "categories": ["eess.IV"],
+        },
+        {
+            "id": "b2",
+            "title": "A note on prime gaps",
+            "abstract": "We bound gaps between primes.",
+            "categories": ["math.NT"],
+        },
+        {
+            "id": "c3",
+            "title": "FixMatch revisited",
+            "abstract": "Semi-supervised learning with pseudo-labels.",
+            "categories": ["cs.LG"],
+        },
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "score", "--config", str(cfg)],
+        input="".join(json.dumps(p) + "\n" for p in papers),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a1", "b2", "c3"]
+    for o in out:
+        assert set(o["scores"]) == {"segmentation", "semi-supervised", "medical-imaging"}
+        assert all(0.0 <= v <= 1.0 for v in o["scores"].values())
+    assert out[0]["scores"]["segmentation"] > out[1]["scores"]["segmentation"]
+    assert out[2]["scores"]["semi-supervised"] > out[1]["scores"]["semi-supervised"]
+    assert any(r.startswith("like: ") for r in out[0]["reasons"]["segmentation"])
+
+
+def test_score_command_refuses_a_bad_line_with_its_number(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A line that is not a paper object is named by its line number, exit 2, no traceback."""
+    cfg = write_config("")
+    subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "score", "--config", str(cfg)],
+        input='{"id": "1", "title": "ok"}\nnot json\n',
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'Error: stdin line 2: not a JSON object with "id" and "title"; '
+        'give one {"id","title","abstract","categories"} object per line'
+    ]
