@@ -120,3 +120,19 @@ def test_no_model_is_one_line_exit_1(write_config: Callable[[str], Path]) -> Non
     assert result.returncode == 1
     assert "arxivwatch train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_lists_show_prints_one_json_entry_per_line(write_config: Callable[[str], Path]) -> None:
+    """`lists show` on a bundled list prints JSON lines with the contract's keys; 164 distinct ids."""
+    import json
+
+    import arxivwatch
+
+    path = Path(arxivwatch.__file__).parent / "data" / "lists" / "dl-papers-and-resources.md"
+    result = run_cli("lists", "show", str(path), "--config", str(write_config("")))
+    assert result.returncode == 0, result.stderr
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"arxiv_id", "title", "urls", "year", "section", "text", "source"} <= set(entries[0])
+    assert len({e["arxiv_id"] for e in entries if e["arxiv_id"]}) == 164
+    unet = next(e for e in entries if e["arxiv_id"] == "1505.04597")
+    assert unet["title"].lower().startswith("u-net: convolutional networks")
