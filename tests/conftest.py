@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from arxiv_server import ArxivServer
+    from arxivwatch.config import Config
+
+CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 # the loopback servers' fixtures, usable from every test module without importing them
 pytest_plugins = ("arxiv_server",)
@@ -35,3 +44,32 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def loopback_config(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
+    """A loaded configuration whose arXiv is the loopback server, storage in tmp_path."""
+    from arxivwatch import config
+
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    return config.load(str(path), env={})
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """Run `python -m arxivwatch ARGS...` as a real process; returns the CompletedProcess."""
+
+    def run(*args: str, stdin: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "arxivwatch", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=check,
+        )
+
+    return run

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from arxivwatch.cli import build_parser, main
+from conftest import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 COMMANDS = ["demo", "train", "poll", "digest", "run", "score", "lists show", "status"]
@@ -106,17 +107,9 @@ def test_missing_list_file_is_one_line_exit_2(tmp_path: Path, write_config: Call
         assert len(lines) == 1 and "no-such-list.md" in lines[0], lines
 
 
-def test_no_model_is_one_line_exit_1(write_config: Callable[[str], Path]) -> None:
+def test_no_model_is_one_line_exit_1(write_config: Callable[[str], Path], cli: CliRunner) -> None:
     """Scoring before any training says to run `arxivwatch train`, exit 1, no traceback."""
-    cfg = write_config("")
-    result = subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "score", "--config", str(cfg)],
-        input='{"id": "1", "title": "x"}\n',
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = cli("score", "--config", str(write_config("")), stdin='{"id": "1", "title": "x"}\n')
     assert result.returncode == 1
     assert "arxivwatch train" in result.stderr
     assert "Traceback" not in result.stderr

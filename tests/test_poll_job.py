@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,6 @@ from arxiv_server import (
     Reply,
     recorded,
 )
-from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.errors import ArxivQueryError
@@ -30,13 +28,8 @@ NOW = datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def cfg(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
-    """A configuration whose arXiv is the loopback server."""
-    path = write_config(
-        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
-        'contact = "lab@example.org"\n'
-    )
-    return config_io.load(str(path), env={})
+def cfg(loopback_config: Config) -> Config:
+    return loopback_config
 
 
 def feed_reply(name: str = RESTRICTED_FEED, etag: str | None = None) -> Reply:
@@ -88,7 +81,7 @@ def test_empty_channel_is_no_announcement_and_healthy(cfg: Config, arxiv_server:
     report = status.collect(cfg, clock)
     assert report["last_poll"]["outcome"] == "no announcement"
     assert report["healthy"] is True
-    assert status.status(cfg, check=True, clock=clock, out=_Sink()) == 0
+    assert status.status(cfg, check=True, clock=clock, out=io.StringIO()) == 0
 
 
 def test_failed_poll_is_recorded_and_fails_the_health_check(cfg: Config, arxiv_server: ArxivServer) -> None:
@@ -101,7 +94,7 @@ def test_failed_poll_is_recorded_and_fails_the_health_check(cfg: Config, arxiv_s
     report = status.collect(cfg, clock)
     assert report["last_poll"]["outcome"] == "failed"
     assert "astroph" in report["last_poll"]["reason"]
-    assert status.status(cfg, check=True, as_json=True, clock=clock, out=_Sink()) == 1
+    assert status.status(cfg, check=True, as_json=True, clock=clock, out=io.StringIO()) == 1
 
 
 def test_status_check_flags_an_overdue_poll(cfg: Config, arxiv_server: ArxivServer) -> None:
@@ -109,9 +102,9 @@ def test_status_check_flags_an_overdue_poll(cfg: Config, arxiv_server: ArxivServ
     arxiv_server.script("rss", feed_reply())
     poll.poll(cfg, clock=FakeClock(NOW))
     later = FakeClock(NOW + timedelta(days=4))
-    sink = _Sink()
+    sink = io.StringIO()
     assert status.status(cfg, as_json=True, check=True, clock=later, out=sink) == 1
-    report = json.loads(sink.text)
+    report = json.loads(sink.getvalue())
     assert report["healthy"] is False and "older than" in report["problem"]
     assert report["papers_stored"] == 407
 
@@ -140,17 +133,3 @@ def test_range_poll_records_api_source(cfg: Config, arxiv_server: ArxivServer) -
     report = status.collect(cfg, clock)
     assert report["last_poll"]["source"] == "api"
     assert report["last_poll"]["new_papers"] == report["papers_stored"] == 100
-
-
-class _Sink:
-    """A text sink standing in for stdout."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-    def flush(self) -> None:
-        pass

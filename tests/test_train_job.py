@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from arxiv_server import API_TESTING, ArxivServer, Reply, Request, recorded
-from arxivwatch import config as config_io
 from arxivwatch import curated, lists, model
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.jobs import learn, open_store
+from conftest import CliRunner
 
 NOW = datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
 _ENTRY = re.compile(rb"  <entry>.*?</entry>\n", re.DOTALL)
@@ -44,12 +43,16 @@ class IdLookup:
 
 
 @pytest.fixture
-def cfg(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
-    path = write_config(
-        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
-        'contact = "lab@example.org"\n'
-    )
-    return config_io.load(str(path), env={})
+def cfg(loopback_config: Config) -> Config:
+    return loopback_config
+
+
+@pytest.fixture
+def trained(write_config: Callable[[str], Path], cli: CliRunner) -> str:
+    """The path of a config whose model was trained offline by `arxivwatch train`."""
+    path = str(write_config(""))
+    cli("train", "--offline", "--config", path, check=True)
+    return path
 
 
 def listed_ids() -> set[str]:
@@ -101,16 +104,11 @@ def test_arxiv_down_during_enrichment_warns_and_still_trains(
     assert "could not fetch metadata" in caplog.text
 
 
-def test_train_command_prints_per_profile_quality(write_config: Callable[[str], Path]) -> None:
+def test_train_command_prints_per_profile_quality(
+    write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
     """`arxivwatch train --offline` prints positives, negatives, AP, P@10 and the threshold per profile."""
-    cfg = write_config("")
-    result = subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = cli("train", "--offline", "--config", str(write_config("")))
     assert result.returncode == 0, result.stderr
     for word in ("positives", "negatives", "avg precision", "P@10", "threshold"):
         assert word in result.stdout, word
@@ -118,20 +116,8 @@ def test_train_command_prints_per_profile_quality(write_config: Callable[[str], 
         assert name in result.stdout, name
 
 
-def test_score_command_streams_json_lines_in_order(
-    write_config: Callable[[str], Path], tmp_path: Path
-) -> None:
+def test_score_command_streams_json_lines_in_order(trained: str, cli: CliRunner) -> None:
     """`arxivwatch score` answers a JSON line per input line, in input order, with scores in [0, 1]."""
-    import json
-
-    cfg = write_config("")
-    subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
     papers = [
         {
             "id": "a1",
@@ -152,14 +138,8 @@ def test_score_command_streams_json_lines_in_order(
             "categories": ["cs.LG"],
         },
     ]
-    result = subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "score", "--config", str(cfg)],
-        input="".join(json.dumps(p) + "\n" for p in papers),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    stdin = "".join(json.dumps(p) + "\n" for p in papers)
+    result = cli("score", "--config", trained, stdin=stdin, check=True)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["a1", "b2", "c3"]
     for o in out:
@@ -170,26 +150,9 @@ def test_score_command_streams_json_lines_in_order(
     assert any(r.startswith("like: ") for r in out[0]["reasons"]["segmentation"])
 
 
-def test_score_command_refuses_a_bad_line_with_its_number(
-    write_config: Callable[[str], Path], tmp_path: Path
-) -> None:
+def test_score_command_refuses_a_bad_line_with_its_number(trained: str, cli: CliRunner) -> None:
     """A line that is not a paper object is named by its line number, exit 2, no traceback."""
-    cfg = write_config("")
-    subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "arxivwatch", "score", "--config", str(cfg)],
-        input='{"id": "1", "title": "ok"}\nnot json\n',
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = cli("score", "--config", trained, stdin='{"id": "1", "title": "ok"}\nnot json\n')
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         'Error: stdin line 2: not a JSON object with "id" and "title"; '
