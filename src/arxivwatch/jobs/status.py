@@ -77,11 +77,7 @@ def status(
         out.write(json.dumps(report, indent=2) + "\n")
     else:
         _print(report, out)
-    if check and report["problem"]:
-        if not as_json:
-            print(f"unhealthy: {report['problem']}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if check and report["problem"] else 0
 
 
 def check_problem(
