@@ -298,3 +298,107 @@ def test_tls_failure_is_not_retried(arxiv_server: ArxivServer, clock: FakeClock)
         with pytest.raises(ArxivError, match="TLS failed"):
             c.fetch_feed(CATS)
         assert c.requests == 1 and clock.sleeps == []
+
+
+def test_backoff_doubles_from_3_s_to_the_cap_with_up_to_half_jitter(
+    arxiv_server: ArxivServer, clock: FakeClock
+) -> None:
+    """Without Retry-After the waits are 3, 6, 12, ... s capped at max_backoff, each plus 0-50% jitter."""
+    arxiv_server.script("rss", Reply(503, b"down"))
+    with ArxivClient(
+        api_url=arxiv_server.api_url,
+        feed_url=arxiv_server.feed_url,
+        contact="",
+        clock=clock,
+        budget=400.0,
+        max_backoff=20.0,
+        rng=random.Random(1),
+    ) as c:
+        with pytest.raises(ArxivUnavailable):
+            c.fetch_feed(CATS)
+        assert c.requests == len(clock.sleeps) + 1  # the backoff covers the pacer's 3 s
+    bases = [min(3.0 * 2**n, 20.0) for n in range(len(clock.sleeps))]
+    assert bases[:4] == [3.0, 6.0, 12.0, 20.0]
+    assert all(b <= s <= 1.5 * b for b, s in zip(bases, clock.sleeps, strict=True))
+    assert len(set(clock.sleeps)) == len(clock.sleeps)  # jittered, not a fixed beat
+
+
+def test_seeded_rng_gives_the_same_schedule(arxiv_server: ArxivServer) -> None:
+    """Two clients with equally seeded rngs wait exactly alike: the jitter comes from `rng` only."""
+    arxiv_server.script("rss", Reply(503, b"down"))
+    schedules = []
+    for _ in range(2):
+        clock = FakeClock()
+        with (
+            ArxivClient(
+                api_url=arxiv_server.api_url,
+                feed_url=arxiv_server.feed_url,
+                contact="",
+                clock=clock,
+                budget=100.0,
+                rng=random.Random(42),
+            ) as c,
+            pytest.raises(ArxivUnavailable),
+        ):
+            c.fetch_feed(CATS)
+        schedules.append(clock.sleeps)
+    assert schedules[0] == schedules[1] and len(schedules[0]) >= 3
+
+
+def test_retry_after_beyond_the_budget_fails_without_waiting(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """A Retry-After that would end past the budget fails at once: no sleep, one request."""
+    arxiv_server.script("rss", Reply(429, b"slow down", {"Retry-After": "100"}))
+    with pytest.raises(ArxivUnavailable) as caught:
+        client.fetch_feed(CATS)
+    assert clock.sleeps == [] and client.requests == 1
+    assert str(caught.value).startswith(
+        f"arXiv did not answer {arxiv_server.feed_url}/cs.CV+eess.IV+cs.LG: "
+        "HTTP 429 Too Many Requests (gave up after 1 attempts in 0 s)"
+    )
+
+
+def test_give_up_line_counts_attempts_and_seconds(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """Exhaustion names the last failure, the attempts made and the seconds spent on the clock."""
+    arxiv_server.script("rss", Reply(drop=True))
+    with pytest.raises(ArxivUnavailable) as caught:
+        client.fetch_feed(CATS)
+    spent = round(sum(clock.sleeps))
+    assert (
+        f": RemoteProtocolError: Server disconnected without sending a response. "
+        f"(gave up after {client.requests} attempts in {spent} s)"
+    ) in str(caught.value)
+    assert sum(clock.sleeps) <= client.budget < sum(clock.sleeps) + 3.0 * 2 ** len(clock.sleeps)
+
+
+def test_garbled_retry_after_falls_back_to_backoff(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """A Retry-After that is neither seconds nor a date is ignored: the first backoff (3-4.5 s) applies."""
+    arxiv_server.script("rss", Reply(503, b"busy", {"Retry-After": "soon"}), feed_reply(EMPTY_FEED))
+    assert client.fetch_feed(CATS).result is not None
+    (wait,) = clock.sleeps
+    assert 3.0 <= wait <= 4.5
+
+
+def test_short_retry_after_is_topped_up_by_the_pacer(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """The pacer still runs before a retry: after Retry-After: 1 it waits 2 s more, 3 s after the answer."""
+    arxiv_server.script("rss", Reply(503, b"busy", {"Retry-After": "1"}), feed_reply(EMPTY_FEED))
+    assert client.fetch_feed(CATS).result is not None
+    assert clock.sleeps == [1.0, 2.0] and client.requests == 2
+
+
+def test_retry_after_date_in_the_past_means_now(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """A Retry-After date already past waits 0 s (then the pacer's 3 s), not a negative time."""
+    arxiv_server.script(
+        "rss", Reply(503, b"busy", {"Retry-After": "Thu, 28 Nov 2024 05:00:00 GMT"}), feed_reply(EMPTY_FEED)
+    )
+    assert client.fetch_feed(CATS).result is not None
+    assert clock.sleeps == [0.0, 3.0]

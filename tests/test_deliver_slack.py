@@ -175,3 +175,32 @@ def test_emulator_refuses_what_slack_refuses(emulator: SlackEmulator) -> None:
     with pytest.raises(DeliveryError, match="no_text"):
         _send(empty, emulator)
     assert emulator.messages == []
+
+
+def test_no_retries_means_one_post_and_no_wait(message: Message, emulator: SlackEmulator) -> None:
+    """With max_retries=0 a ratelimited answer fails at once, without waiting on the clock."""
+    emulator.fail("ratelimited", times=1, retry_after=3)
+    clock = FakeClock()
+    with pytest.raises(PartialDeliveryError, match="ratelimited") as caught:
+        _send(message, emulator, clock=clock, max_retries=0)
+    assert clock.sleeps == [] and len(emulator.requests) == 1
+    assert "the next run will resume" in caught.value.hint
+
+
+def test_webhook_ratelimited_beyond_the_retries_fails(message: Message, emulator: SlackEmulator) -> None:
+    """A webhook that keeps answering 429 is waited out max_retries times, each per its Retry-After."""
+    emulator.fail("ratelimited", times=10, retry_after=4)
+    clock = FakeClock()
+    with pytest.raises(PartialDeliveryError, match="ratelimited"):
+        _send(message, emulator, token=None, webhook_url=emulator.webhook_url, clock=clock, max_retries=3)
+    assert clock.sleeps == [4.0, 4.0, 4.0] and emulator.messages == []
+    assert len(emulator.requests) == 4
+
+
+def test_each_message_gets_its_own_retries(big_message: Message, emulator: SlackEmulator) -> None:
+    """Rate limits on the second message are retried afresh: the first's retries do not count against it."""
+    emulator.fail("ratelimited", times=2, retry_after=1)
+    emulator.fail("ratelimited", times=2, retry_after=5, after=1)
+    clock = FakeClock()
+    _send(big_message, emulator, clock=clock, max_retries=2)
+    assert clock.sleeps == [1.0, 1.0, 5.0, 5.0] and len(emulator.messages) == 2

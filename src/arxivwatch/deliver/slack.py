@@ -97,6 +97,8 @@ def _poster(
 
 def _post_with_retries(post: Poster, payload: dict[str, Any], clock: Clock, max_retries: int) -> _Answer:
     """Post once, and again after each `ratelimited`, at most `max_retries` more times."""
+    # Hand-written: tenacity's Retrying (sleep on the clock, stop_after_attempt, retry_if_result) said
+    # the same in twice the lines; posts never raise, so there is no exception plumbing to save.
     answer = post(payload)
     for _ in range(max_retries):
         if answer.retry_after is None:
