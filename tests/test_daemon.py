@@ -338,7 +338,7 @@ def test_status_check_exit_codes_follow_the_last_poll(tmp_path: Path, arxiv_serv
     assert failed.returncode == 1, failed.stderr
     check = arxivwatch("status", "--check", "--config", str(config), cwd=tmp_path)
     assert check.returncode == 1
-    assert "unhealthy: the last poll failed" in check.stderr
+    assert "unhealthy: the last poll failed" in check.stdout
 
     arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
     good = arxivwatch("run", "--once", "--config", str(config), cwd=tmp_path)
