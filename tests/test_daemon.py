@@ -351,7 +351,7 @@ def test_status_check_exit_codes_follow_the_last_poll(tmp_path: Path, arxiv_serv
     old_config = write_config(old, arxiv_server, poll="30 5 * * *")
     check = arxivwatch("status", "--check", "--config", str(old_config), cwd=old)
     assert check.returncode == 1
-    assert "is older than the poll due at" in check.stderr
+    assert "is older than the poll due at" in check.stdout
 
 
 def test_a_job_stuck_on_the_network_does_not_keep_sigterm_waiting(
