@@ -10,7 +10,7 @@ import pytest
 
 from arxivwatch import curated, lists, model, profiles, train
 from arxivwatch.errors import ModelError
-from arxivwatch.models import Paper
+from arxivwatch.models import CuratedEntry, Paper
 
 DATA = Path(__file__).parent / "data" / "learning"
 
@@ -60,7 +60,7 @@ def test_seeded_background_papers_are_weak_positives(trained: model.Model) -> No
 
 def test_metadata_enriches_listed_entries() -> None:
     """A listed id's metadata (title and abstract) becomes that entry's training text."""
-    entry = curated.CuratedEntry(title="U-Net", source="x", arxiv_id="1505.04597", section=("Segmentation",))
+    entry = CuratedEntry(title="U-Net", source="x", arxiv_id="1505.04597", section=("Segmentation",))
     paper = Paper(id="1505.04597", title="U-Net: Convolutional Networks", abstract="biomedical segmentation")
     [seg] = profiles.select(profiles.load_profiles(None), ["segmentation"])
     built = train.train([entry], [seg], metadata={paper.id: paper}, background=_background()[:60], sources=[])
@@ -71,7 +71,7 @@ def test_metadata_enriches_listed_entries() -> None:
 def test_profile_threshold_override_wins(tmp_path: Path) -> None:
     """A profile's own threshold overrides the one training chose."""
     (tmp_path / "seg.toml").write_text('title = "S"\nsections = ["segmentation"]\nthreshold = 0.8\n')
-    entry = curated.CuratedEntry(title="Panoptic segmentation", source="x", section=("Segmentation",))
+    entry = CuratedEntry(title="Panoptic segmentation", source="x", section=("Segmentation",))
     built = train.train(
         [entry], profiles.load_profiles(tmp_path), metadata={}, background=_background()[:60], sources=[]
     )
@@ -94,12 +94,39 @@ def test_save_load_round_trip(trained: model.Model, tmp_path: Path) -> None:
     )
 
 
+def test_calibration_trusts_seed_phrases_of_full_texts() -> None:
+    """The Platt blend is fitted on full-text positives, so bare titles naming no seed do not dilute it."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    # Columns 0-7: topic words; column 8: the profile's one seed phrase.
+    titles = sp.csr_matrix(np.c_[rng.random((30, 4)), np.zeros((30, 5))])  # listed by section, no seed
+    weak = sp.csr_matrix(np.c_[rng.random((30, 8)) * 0.3, np.ones((30, 1))])  # abstracts naming the seed
+    seeded = np.c_[rng.random((10, 8)), np.ones((10, 1))]  # a few negatives name the seed in passing
+    negatives = sp.csr_matrix(np.r_[seeded, np.c_[rng.random((290, 8)), np.zeros((290, 1))]])
+    columns = np.array([8])
+
+    def seed_weight(full_text: bool) -> float:
+        fitted, _ = train.fit_profile(
+            titles,
+            negatives,
+            np.arange(30),
+            weak=weak,
+            seed_columns=columns,
+            full_text=np.full(30, full_text),
+        )
+        return fitted.seed_weight
+
+    assert seed_weight(full_text=False) > seed_weight(full_text=True) + 0.5
+    assert seed_weight(full_text=False) > 1.0
+
+
 def test_tfidf_features_match_scikit_learn(trained: model.Model) -> None:
     """Our transform reproduces the fitted TfidfVectorizer's rows (up to float rounding)."""
     texts = [p.text for p in _background()[:50]]
     features, matrix = train.fit_features(texts)
     again = features.transform(texts)
-    assert np.allclose(again.toarray(), np.asarray(matrix.todense()))  # type: ignore[attr-defined]
+    assert np.allclose(again.toarray(), np.asarray(matrix.todense()))
 
 
 def test_missing_model_file(tmp_path: Path) -> None:

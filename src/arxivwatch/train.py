@@ -9,7 +9,8 @@ it does not list.
 
 The vocabulary keeps words frequent in a cs.CV stream (max_df 0.5, not sanity-lite's
 0.1, which throws away "segmentation"). Scores are Platt-calibrated on out-of-fold
-decision values, and each profile's threshold maximises out-of-fold F1.
+decision values of full-text positives (see fit_profile), and each profile's threshold
+maximises out-of-fold F1.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DEFAULT_THRESHOLD = 0.5
 SEED_POSITIVES = True
 WEAK_WEIGHT = 1.0  # sample weight of a weak positive relative to a curated one
 PHRASE_WEIGHT = 0.05  # seed-phrase presence columns, beside unit-length tf-idf rows
+FULL_TEXT_WORDS = 50  # a curated text this long holds an abstract or notes, not just a title
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def train(
                 np.flatnonzero(positive),
                 weak=weak,
                 seed_columns=features.phrase_columns(profile.seeds),
+                full_text=np.array([_full_text(item) for item in items], dtype=bool)[positive],
             )
             step()
     return Model(
@@ -142,11 +145,15 @@ def fit_profile(
     *,
     weak: csr_matrix | None = None,
     seed_columns: np.ndarray | None = None,
+    full_text: np.ndarray | None = None,
 ) -> tuple[ProfileModel, Metrics]:
     """A calibrated classifier of positives (and weak positives) against negatives.
 
-    Calibration, metrics and threshold use the curated positives and the negatives only,
-    out of fold; weak positives help fit but are never scored as evidence of quality.
+    `full_text` marks the curated positives whose text holds more than a title. The
+    calibration is fitted on the positives in the form that gets scored (those, plus the
+    weak positives' abstracts) when there are enough of them; metrics and threshold use
+    the curated positives and the negatives only, out of fold: weak positives help fit
+    and calibrate but are never scored as evidence of quality.
     """
     import scipy.sparse as sp
 
@@ -172,11 +179,30 @@ def fit_profile(
         metrics = Metrics(count, negatives.shape[0], None, None, DEFAULT_THRESHOLD, warning)
         return model, replace(metrics, weak_positives=n_weak)
     decisions = _out_of_fold(x, y, weights)
-    slope, seed_weight, offset = _platt(decisions, hits, y)
+    calibrating = _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text)
+    slope, seed_weight, offset = _platt(decisions[calibrating], hits[calibrating], y[calibrating])
     built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns.astype(np.int64))
     calibrated = built.calibrate(decisions[judged], hits[judged])
     metrics = replace(_metrics(calibrated, y[judged]), weak_positives=n_weak)
     return built, metrics
+
+
+def _calibration_rows(count: int, n_weak: int, n_negative: int, full_text: np.ndarray | None) -> np.ndarray:
+    """Which rows of [positives, weak, negatives] the Platt blend is fitted on.
+
+    A bare title names a seed phrase far less often than a title plus abstract does:
+    about half the curated positives are listed under a section (AutoAugment, MoCo) and
+    name no seed in their title, while nearly every semi-supervised abstract says
+    "semi-supervised" or "unlabeled". Fitted on bare titles, the blend learnt that seed
+    phrases are weak evidence and let the classifier's topic priors (medical, image
+    classification) outrank abstracts that name the profile's phrases. So titles are left
+    out when enough full-text positives exist; without them, every row is used.
+    """
+    full = np.zeros(count, bool) if full_text is None else np.asarray(full_text, bool)
+    if int(full.sum()) + n_weak < MIN_POSITIVES:
+        return np.ones(count + n_weak + n_negative, bool)
+    rows: np.ndarray = np.concatenate([full, np.ones(n_weak + n_negative, bool)])
+    return rows
 
 
 def _fit(x: csr_matrix, y: FloatArray, weights: FloatArray) -> tuple[FloatArray, float]:
@@ -259,6 +285,11 @@ def _items(entries: Sequence[CuratedEntry], metadata: Mapping[str, Paper]) -> li
         text = paper.text if paper else f"{first.title}. {notes}".strip()
         items.append(_Item(paper.title if paper else first.title, text, tuple(group)))
     return items
+
+
+def _full_text(item: _Item) -> bool:
+    """True when the item's text is more than its title (an abstract or notes)."""
+    return len(item.text.split()) >= FULL_TEXT_WORDS
 
 
 def _labelled(item: _Item, profile: Profile) -> bool:
