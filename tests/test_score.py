@@ -114,3 +114,33 @@ def test_long_stream_through_workers_matches_batch(trained: model.Model) -> None
     assert [p for p, _ in streamed] == papers
     assert streamed[0][1] == score.Scorer(trained, workers=1).score([UNET])[0]
     assert streamed[-1][1]["segmentation"].value < streamed[-2][1]["segmentation"].value
+
+
+def test_reasons_name_each_word_once(trained: model.Model) -> None:
+    """A seed column and the tf-idf column of the same word give one reason, at most three terms."""
+    papers = [
+        Paper(**json.loads(line))
+        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    seeded = [p for p in papers if "segmentation" in p.text.lower()]
+    results = score.Scorer(trained).score(seeded)
+    reasons = [r["segmentation"].reasons for r in results]
+    terms = [[x for x in found if not x.startswith("like: ")] for found in reasons]
+    assert any("segmentation" in t for t in terms)
+    assert all(len(t) == len(set(t)) and len(t) <= score.REASON_TERMS for t in terms)
+    assert all(not any(x.startswith("like: ") for x in found[:-1]) for found in reasons)
+
+
+def test_scoring_leaves_the_garbage_collector_as_it_was(trained: model.Model) -> None:
+    """Building results pauses the cyclic collector and turns it back on afterwards."""
+    import gc
+
+    assert gc.isenabled()
+    score.Scorer(trained).score([UNET, OFF_TOPIC])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        score.Scorer(trained).score([UNET])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -11,10 +11,12 @@ copy of the features; small batches stay in this process.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from itertools import chain, islice
 from typing import TYPE_CHECKING
 
@@ -51,8 +53,14 @@ class Scorer:
         self._seeds = np.zeros((model.features.size, len(self.names)))
         for k, name in enumerate(self.names):
             self._seeds[model.scorers[name].seed_columns, k] = 1.0
-        self._entries = model.entry_vectors
-        self._terms = [model.features.term(i) for i in range(model.features.size)]
+        self._coef_columns = [np.ascontiguousarray(self._coef[:, k]) for k in range(len(self.names))]
+        self._name_ids, self._names = _names(model.features)
+        # Per profile: its curated positives' rows as columns, and "like: <title>" of each
+        # (None last, for rows that resemble none).
+        positives = [model.scorers[n].positives for n in self.names]
+        self._entry_columns = [model.entry_vectors[rows].T.tocsr() for rows in positives]
+        titles = model.entry_titles
+        self._likes = [np.array([*(f"like: {titles[int(i)]}" for i in rows), None]) for rows in positives]
         self._workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -75,11 +83,16 @@ class Scorer:
         return self._results(papers, self.features([p.text for p in papers]))
 
     def _results(self, papers: Sequence[Paper], matrix: csr_matrix) -> list[dict[str, Score]]:
-        values = self.probabilities(matrix)
-        reasons = [self._reasons(matrix, k) for k in range(len(self.names))]
+        with _collector_paused():
+            return self._build(papers, matrix)
+
+    def _build(self, papers: Sequence[Paper], matrix: csr_matrix) -> list[dict[str, Score]]:
+        values = self.probabilities(matrix).tolist()  # Python floats: no numpy scalar per cell
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        reasons = [self._reasons(matrix, k, rows) for k in range(len(self.names))]
         return [
             {
-                name: Score(paper.id, name, float(values[row, k]), reasons[k][row])
+                name: Score(paper.id, name, values[row][k], reasons[k][row])
                 for k, name in enumerate(self.names)
             }
             for row, paper in enumerate(papers)
@@ -121,7 +134,11 @@ class Scorer:
         pool = self._ensure_pool()
         size = -(-len(texts) // self._workers)
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        return sp.vstack(list(pool.map(_transform, chunks))).tocsr()
+        # The workers take all chunks but the first, which this process does meanwhile
+        # rather than wait: one core fewer idles.
+        futures = [pool.submit(_transform, chunk) for chunk in chunks[1:]]
+        first = self.model.features.transform(chunks[0])
+        return sp.vstack([first, *(f.result() for f in futures)], format="csr")
 
     def probabilities(self, matrix: csr_matrix) -> np.ndarray:
         """Calibrated probabilities, one row per paper and one column per profile."""
@@ -131,11 +148,13 @@ class Scorer:
         values: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return values
 
-    def _reasons(self, matrix: csr_matrix, k: int) -> list[tuple[str, ...]]:
-        """Per row: the top weighted terms for profile k, then "like: <nearest entry>"."""
-        contribution = matrix.data * self._coef[matrix.indices, k]
+    def _reasons(self, matrix: csr_matrix, k: int, rows: np.ndarray) -> list[tuple[str, ...]]:
+        """Per row: the top weighted terms for profile k, then "like: <nearest entry>".
+
+        `rows` is the row of each stored value of `matrix`.
+        """
+        contribution = matrix.data * self._coef_columns[k][matrix.indices]
         count = matrix.shape[0]
-        rows = np.repeat(np.arange(count), np.diff(matrix.indptr))
         positive = np.flatnonzero(contribution > 0)
         # One float sort instead of a lexsort: the row number, minus a weight scaled into
         # [0, 0.5), orders by row and, within a row, by weight, largest first.
@@ -147,25 +166,26 @@ class Scorer:
         positions = starts[:, None] + np.arange(REASON_TERMS + 1)
         picked = order[np.minimum(positions, len(order) - 1)] if len(order) else positions
         valid = positions < ends[:, None]
-        term_ids = np.where(valid, matrix.indices[picked] if len(order) else 0, -1).tolist()
-        terms, likes = self._terms, self._nearest(matrix, self.names[k])
-        out = []
-        for ids, like in zip(term_ids, likes, strict=True):
-            # dict.fromkeys: a seed column repeats the word its tf-idf column already names
-            words = list(dict.fromkeys(terms[i] for i in ids if i >= 0))[:REASON_TERMS]
-            out.append((*words, f"like: {like}") if like else tuple(words))
-        return out
+        names = np.where(valid, self._name_ids[matrix.indices[picked]] if len(order) else 0, -1)
+        # A seed column repeats the word its tf-idf column already names: keep the first.
+        for j in range(1, names.shape[1]):
+            valid[:, j] &= (names[:, :j] != names[:, j : j + 1]).all(axis=1)
+        valid &= np.cumsum(valid, axis=1) <= REASON_TERMS
+        cells = np.empty((count, names.shape[1] + 1), dtype=object)
+        cells[:, :-1] = self._names[np.where(valid, names, -1)]
+        cells[:, -1] = self._likes[k][self._nearest(matrix, k)]
+        return [tuple(filter(None, row)) for row in cells.tolist()]
 
-    def _nearest(self, matrix: csr_matrix, name: str) -> list[str | None]:
-        """Per row, the title of the most similar curated positive of profile `name`."""
-        rows = self.model.scorers[name].positives
-        if len(rows) == 0:
-            return [None] * matrix.shape[0]
-        similarity = np.asarray((matrix @ self._entries[rows].T).todense())
+    def _nearest(self, matrix: csr_matrix, k: int) -> np.ndarray:
+        """Per row, the index in self._likes[k] of the most similar curated positive of
+        profile k, or -1 (no like) if it shares no term with any."""
+        entries = self._entry_columns[k]
+        if entries.shape[1] == 0:
+            return np.full(matrix.shape[0], -1)
+        similarity = (matrix @ entries).toarray()
         best = np.argmax(similarity, axis=1)
         found = similarity[np.arange(len(best)), best] > 0
-        titles = self.model.entry_titles
-        return [titles[int(rows[b])] if ok else None for b, ok in zip(best, found, strict=True)]
+        return np.where(found, best, -1)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -183,6 +203,30 @@ def score_stream(
     """Score an iterable of papers lazily, `batch_size` at a time, in input order."""
     with Scorer(model) as scorer:
         yield from scorer.stream(papers, batch_size)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch's results are built.
+
+    Tens of thousands of new tuples, dicts and Scores (none in a cycle) would otherwise
+    set off collections that walk every live object, the model's included: about a
+    fifth of the time of building results.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _names(features: FeatureSource) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the index of its name among the distinct names; the names, then None."""
+    index: dict[str, int] = {}
+    ids = np.array([index.setdefault(features.term(i), len(index)) for i in range(features.size)])
+    return ids.astype(np.int64), np.array([*index, None], dtype=object)
 
 
 def _init_worker(features: FeatureSource) -> None:
