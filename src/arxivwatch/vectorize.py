@@ -7,8 +7,10 @@ What makes it fast is that no bigram string is ever built:
 
 - splitting: `str.translate` turns every non-word character into a space and
   `str.split` cuts the runs, about twice as fast as the equivalent regex findall;
-- words: each distinct run of the batch is looked up once (not once per occurrence)
-  in one dictionary holding every word of the vocabulary's unigrams and bigrams;
+- words: each occurrence gets the index of its run among the batch's distinct runs,
+  and only the distinct runs are classified (too short, stop word, or their id in one
+  dictionary holding every word of the vocabulary's unigrams and bigrams: unigrams
+  pruned by max_df can survive inside bigrams, so their words are there too);
 - bigrams: the codes `left * W + right` of adjacent word ids are computed with numpy
   and found by binary search in the sorted codes of the vocabulary's bigrams;
 - weights: counts, sublinear tf, idf and the L2 norm are array operations on the batch.
