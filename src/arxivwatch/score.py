@@ -223,10 +223,12 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _names(features: FeatureSource) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the index of its name among the distinct names; the names, then None."""
-    index: dict[str, int] = {}
-    ids = np.array([index.setdefault(features.term(i), len(index)) for i in range(features.size)])
-    return ids.astype(np.int64), np.array([*index, None], dtype=object)
+    """Per column, the first column with the same name; the column names, then None."""
+    names = list(map(features.term, range(features.size)))
+    # Built from the last column back, the dict keeps each name's first column.
+    first = dict(zip(reversed(names), range(len(names) - 1, -1, -1), strict=True))
+    ids = np.fromiter(map(first.__getitem__, names), dtype=np.int64, count=len(names))
+    return ids, np.array([*names, None], dtype=object)
 
 
 def _init_worker(features: FeatureSource) -> None:
