@@ -144,3 +144,28 @@ def test_scoring_leaves_the_garbage_collector_as_it_was(trained: model.Model) ->
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_large_batch_through_workers_matches_one_process(trained: model.Model) -> None:
+    """score() of a batch big enough to pipeline through workers equals scoring it in one process."""
+    background = [
+        Paper(**json.loads(line))
+        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    papers = (background * (score.PARALLEL_FROM // len(background) + 1))[: score.PARALLEL_FROM + 7]
+    with score.Scorer(trained, workers=2) as parallel:
+        split = parallel.score(papers)
+    assert [r["segmentation"].paper_id for r in split] == [p.id for p in papers]
+    assert split == score.Scorer(trained, workers=1).score(papers)
+
+
+def test_a_papers_scores_do_not_depend_on_its_batch(trained: model.Model) -> None:
+    """Scored alone or among 2,400, a paper gets the same value and reasons (ties broken by column)."""
+    papers = [
+        Paper(**json.loads(line))
+        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    scorer = score.Scorer(trained, workers=1)
+    together = scorer.score(papers * 6)[-len(papers) :]  # late rows: large row numbers
+    alone = [scorer.score([paper])[0] for paper in papers]
+    assert alone == together

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 REASON_TERMS = 3
 PARALLEL_FROM = 2_000  # below this many texts, a worker pool costs more than it saves
+PIPELINE_BATCH = 1_000  # texts per worker task when score() pipelines a large batch
 
 _worker_features: FeatureSource | None = None
 
@@ -80,6 +81,11 @@ class Scorer:
         """One dict per paper, in input order, keyed by profile name."""
         if not papers:
             return []
+        if self._workers >= 2 and len(papers) >= PARALLEL_FROM:
+            # Pipelined: the workers tokenize the next chunks while this process builds
+            # the results of the last one (measured: about 10% faster than tokenizing
+            # all, split across processes, then building all results).
+            return [scores for _, scores in self.stream(papers, PIPELINE_BATCH)]
         return self._results(papers, self.features([p.text for p in papers]))
 
     def _results(self, papers: Sequence[Paper], matrix: csr_matrix) -> list[dict[str, Score]]:
@@ -155,11 +161,7 @@ class Scorer:
         """
         contribution = matrix.data * self._coef_columns[k][matrix.indices]
         count = matrix.shape[0]
-        positive = np.flatnonzero(contribution > 0)
-        # One float sort instead of a lexsort: the row number, minus a weight scaled into
-        # [0, 0.5), orders by row and, within a row, by weight, largest first.
-        scale = 2.0 * float(contribution[positive].max()) if len(positive) else 1.0
-        order = positive[np.argsort(rows[positive] - contribution[positive] / scale)]
+        order = _top_first(contribution, rows, matrix.indices, count)
         sorted_rows = rows[order]
         starts = np.searchsorted(sorted_rows, np.arange(count))
         ends = np.searchsorted(sorted_rows, np.arange(count), side="right")
@@ -203,6 +205,32 @@ def score_stream(
     """Score an iterable of papers lazily, `batch_size` at a time, in input order."""
     with Scorer(model) as scorer:
         yield from scorer.stream(papers, batch_size)
+
+
+def _top_first(weights: np.ndarray, rows: np.ndarray, columns: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the positive `weights`, by row, then weight (largest first), then column,
+    keeping at least each row's REASON_TERMS + 1 first: what a row's reasons are drawn from.
+
+    The order depends on the row's own values only, never on the batch around it. A
+    lexsort of every positive weight would be slow; so one float sort (the row minus the
+    weight scaled into (0, 0.5]) first orders them all up to rounding, which is at most
+    `slack`; the weights no further below the row's (REASON_TERMS + 1)-th than that are
+    the only ones that can reach the top, and only those get the exact lexsort.
+    """
+    positive = np.flatnonzero(weights > 0)
+    if len(positive) == 0:
+        return positive
+    scale = 2.0 * float(weights[positive].max())
+    order = positive[np.argsort(rows[positive] - weights[positive] / scale)]
+    sorted_rows = rows[order]
+    starts = np.searchsorted(sorted_rows, np.arange(count))
+    ends = np.searchsorted(sorted_rows, np.arange(count), side="right")
+    last = starts + REASON_TERMS  # the (REASON_TERMS + 1)-th of the row
+    slack = scale * (count + 1) * 2.0**-48  # generous bound on the key's rounding
+    floor = np.where(last < ends, weights[order[np.minimum(last, len(order) - 1)]] - slack, -np.inf)
+    kept = order[weights[order] >= floor[sorted_rows]]
+    exact: np.ndarray = kept[np.lexsort((columns[kept], -weights[kept], rows[kept]))]
+    return exact
 
 
 @contextmanager
