@@ -111,8 +111,8 @@ def score_new(store: Store, model: Model) -> int:
     papers = store.unscored(model_id(model))
     if not papers:
         return 0
-    scorer = Scorer(model)
-    results = scorer.score(papers)
+    with Scorer(model) as scorer:
+        results = scorer.score(papers)
     store.save_scores(model_id(model), [s for per in results for s in per.values()])
     return len(papers)
 
@@ -152,7 +152,8 @@ def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | Non
         sources=[(item.source, item.sha256) for item in loaded],
     )
     fresh = [p for p in feed.papers if p.announce_type in ("new", "cross")]
-    scores = dict(zip((p.id for p in fresh), Scorer(model).score(fresh), strict=True))
+    with Scorer(model) as scorer:
+        scores = dict(zip((p.id for p in fresh), scorer.score(fresh), strict=True))
     day = feed.announced or (fresh[0].announced if fresh and fresh[0].announced else None)
     if day is None:
         raise ListError("the bundled sample feed has no announcement date", hint="reinstall arxivwatch")
