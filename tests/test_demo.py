@@ -42,3 +42,12 @@ def test_demo_ranks_a_segmentation_paper_first_for_segmentation(tmp_path: Path) 
     top = section.items[0].paper
     assert "segment" in (top.title + top.abstract).lower()
     assert digest.scanned == 274  # the new and cross items of that day
+
+
+def test_demo_keeps_the_default_digest_size(tmp_path: Path) -> None:
+    """Each profile of the demo digest holds at most the default top_n (10) papers."""
+    from arxivwatch.jobs import learn
+
+    with (tmp_path / "out.txt").open("w") as printed:
+        digest = learn.demo(tmp_path / "d", out=printed)
+    assert all(0 < len(s.items) <= 10 for s in digest.sections)

@@ -138,6 +138,7 @@ def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | Non
     from arxivwatch import render
     from arxivwatch import train as trainer
     from arxivwatch.arxiv.parse import parse_feed
+    from arxivwatch.config import DigestConfig
     from arxivwatch.deliver import file as file_channel
     from arxivwatch.score import Scorer
 
@@ -166,6 +167,7 @@ def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | Non
         start=day,
         end=day,
         channel="file",
+        top_n=DigestConfig().top_n,
     )
     message = render.render(digest)
     paths = file_channel.write_files(message, out_dir)
