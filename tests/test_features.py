@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from arxivwatch import model, profiles, score, vectorize
+from arxivwatch import model, profiles, score, train, vectorize
 from arxivwatch.models import Paper
 
 DATA = Path(__file__).parent / "data" / "learning"
@@ -37,6 +38,16 @@ EDGE_TEXTS = [
 ]
 
 
+def reference_phrases(features: model.TfidfFeatures, texts: Sequence[str]) -> sp.csr_matrix:
+    """Per text and seed phrase: phrase_weight * (1 + log mentions), 0 if never named."""
+    pattern = profiles.phrase_pattern(features.phrases)
+    values = np.zeros((len(texts), len(features.phrases)))
+    for row, text in enumerate(texts):
+        for phrase, mentions in Counter(pattern.findall(text.lower())).items():
+            values[row, features.phrases.index(phrase)] = features.phrase_weight * (1 + np.log(mentions))
+    return sp.csr_matrix(values)
+
+
 def reference_transform(features: model.TfidfFeatures, texts: Sequence[str]) -> sp.csr_matrix:
     """The per-text transform as it was: analyze, count, sublinear tf times idf, L2, phrases."""
     vocabulary = {term: i for i, term in enumerate(features.terms)}
@@ -51,7 +62,10 @@ def reference_transform(features: model.TfidfFeatures, texts: Sequence[str]) -> 
     matrix.data = (np.log(matrix.data) + 1.0) * features.idf[matrix.indices]
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
-    return features.with_phrases(sp.csr_matrix(sp.diags(1.0 / norms) @ matrix), texts)
+    tfidf = sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+    if not features.phrases:
+        return tfidf
+    return sp.csr_matrix(sp.hstack([tfidf, reference_phrases(features, texts)]))
 
 
 class ReferenceFeatures:
@@ -122,6 +136,26 @@ def test_transform_equals_the_reference(features: model.TfidfFeatures, texts: li
     assert fast[:, len(features.terms) :].nnz > 20  # seed phrases were found, and agree
 
 
+def test_training_rows_equal_the_reference(texts: list[str]) -> None:
+    """with_phrases (training's path) gives the reference's phrase columns too."""
+    seeds = [seed for profile in profiles.load_profiles(None) for seed in profile.seeds]
+    features, matrix = train.fit_features(texts, seeds)
+    matrix.sort_indices()  # scikit-learn leaves a row's columns in the order first seen
+    assert_same_rows(matrix, reference_transform(features, texts))
+
+
+def test_phrase_columns_count_mentions(features: model.TfidfFeatures) -> None:
+    """A phrase named three times weighs phrase_weight * (1 + log 3); named once, phrase_weight."""
+    text = "Semi-supervised segmentation: semi-supervised learning, semi-supervision, semi-supervised."
+    row = features.transform([text])
+    column = features.phrase_columns(["semi-supervised"])[0]
+    once = features.phrase_columns(["semi-supervision"])[0]
+    assert row[0, column] == pytest.approx(features.phrase_weight * (1 + np.log(3)))
+    assert row[0, once] == pytest.approx(features.phrase_weight)
+    hits = model.seed_hits(row, features.phrase_columns(["semi-supervised", "semi-supervision"]), 0.05)
+    assert hits[0] == pytest.approx(2 + np.log(3))
+
+
 def test_transform_is_the_same_one_text_at_a_time(features: model.TfidfFeatures, texts: list[str]) -> None:
     """A text's row does not depend on the batch it comes in."""
     batch = features.transform(texts)
@@ -183,7 +217,7 @@ def test_scores_equal_those_from_reference_features(
         seed_columns=np.arange(len(features.terms), features.size),
     )
     trained = model.Model(
-        profiles=profiles.load_profiles(None)[:1],
+        profiles=tuple(profiles.load_profiles(None)[:1]),
         features=features,
         scorers={profiles.load_profiles(None)[0].name: scorer},
         metrics={},

@@ -169,3 +169,30 @@ def test_a_papers_scores_do_not_depend_on_its_batch(trained: model.Model) -> Non
     together = scorer.score(papers * 6)[-len(papers) :]  # late rows: large row numbers
     alone = [scorer.score([paper])[0] for paper in papers]
     assert alone == together
+
+
+def test_scores_blend_the_seed_hits_training_computes(trained: model.Model) -> None:
+    """Scorer.probabilities equals each profile's calibrate(decision, hits) on the same rows."""
+    scorer = score.Scorer(trained)
+    texts = [UNET.text, OFF_TOPIC.text, "Semi-supervised segmentation. " * 4 + UNET.abstract]
+    matrix = scorer.features(texts)
+    values = scorer.probabilities(matrix)
+    for k, name in enumerate(scorer.names):
+        profile = trained.scorers[name]
+        decisions = matrix @ profile.coef + profile.intercept
+        expected = profile.calibrate(decisions, profile.hits(matrix))
+        assert np.allclose(values[:, k], expected, rtol=0, atol=1e-12)
+
+
+def test_repeated_seed_mentions_raise_the_score(trained: model.Model) -> None:
+    """An abstract naming a seed phrase several times outscores the same abstract naming it once."""
+    once = Paper(id="9901.00003", title="", abstract="We propose a semi-supervised method. " + UNET.abstract)
+    again = "We propose a semi-supervised method; semi-supervised training uses semi-supervised losses. "
+    thrice = Paper(id="9901.00004", title="", abstract=again + UNET.abstract)
+    hits = [
+        trained.scorers["semi-supervised"].hits(trained.features.transform([p.text])) for p in (once, thrice)
+    ]
+    assert hits[0][0] == pytest.approx(1.0) and hits[1][0] == pytest.approx(1.0 + np.log(3))
+    assert trained.scorers["semi-supervised"].seed_weight > 0
+    low, high = score.Scorer(trained).score([once, thrice])
+    assert high["semi-supervised"].value > low["semi-supervised"].value

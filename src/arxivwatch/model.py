@@ -29,7 +29,7 @@ from arxivwatch.models import Profile
 from arxivwatch.profiles import phrase_pattern
 from arxivwatch.vectorize import PhraseFinder, Vocabulary, csr_rows, tfidf_rows
 
-FORMAT = 1  # bump when the file layout changes; older files are then refused
+FORMAT = 2  # bump when the file layout changes; older files are then refused
 RETRAIN = "run `arxivwatch train` to build a new one"
 
 FloatArray = NDArray[np.float64]
@@ -59,6 +59,11 @@ class FeatureSource(Protocol):
 
 class TfidfFeatures:
     """Unigram+bigram TF-IDF (sublinear tf, English stop words dropped, L2 rows).
+
+    After the term columns come the seed-phrase columns, one a phrase, outside the L2
+    norm: phrase_weight * (1 + log count) where the text names the phrase `count` times,
+    the same sublinear tf as the terms (a paper saying "self-supervised" five times is
+    stronger evidence than one mentioning it in passing, but not five times stronger).
 
     The vocabulary and idf come from scikit-learn's TfidfVectorizer at training time
     (with `analyze` as its analyzer); transforming is done a batch at a time with word
@@ -126,19 +131,24 @@ class TfidfFeatures:
         found: Sequence[tuple[int, Sequence[str]]],
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
         """`entries` (sorted by row) merged with a phrase_weight entry per phrase found."""
-        index = self._phrase_index
-        pairs = [(row, column) for row, names in found for column in sorted({index[n] for n in names})]
-        extra = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-        rows = np.concatenate([entries[0], extra[:, 0]])
+        index, size = self._phrase_index, self.size
+        keys = np.array([row * size + index[n] for row, names in found for n in names], dtype=np.int64)
+        cells, counts = np.unique(keys, return_counts=True)  # sorted by row, then column
+        rows = np.concatenate([entries[0], cells // size])
         # Phrase columns follow every term column, so a stable sort by row keeps each
         # row's columns in increasing order.
         order = np.argsort(rows, kind="stable")
-        columns = np.concatenate([entries[1], extra[:, 1]])[order]
-        values = np.concatenate([entries[2], np.full(len(extra), self.phrase_weight)])[order]
+        columns = np.concatenate([entries[1], cells % size])[order]
+        values = np.concatenate([entries[2], self.phrase_value(counts)])[order]
         return rows[order], columns, values
 
+    def phrase_value(self, counts: NDArray[np.int64]) -> FloatArray:
+        """A seed-phrase column's value for a text naming the phrase `counts` times (> 0)."""
+        values: FloatArray = self.phrase_weight * (1.0 + np.log(counts.astype(np.float64)))
+        return values
+
     def with_phrases(self, tfidf: csr_matrix, texts: Sequence[str]) -> csr_matrix:
-        """`tfidf` with one column per seed phrase appended (presence times phrase_weight)."""
+        """`tfidf` with one column per seed phrase appended (see phrase_value)."""
         import scipy.sparse as sp
 
         if self._phrase is None:
@@ -147,11 +157,12 @@ class TfidfFeatures:
         rows: list[int] = []
         cols: list[int] = []
         for row, text in enumerate(texts):
-            found = {index[m] for m in self._phrase.findall(text.lower())}
+            found = [index[m] for m in self._phrase.findall(text.lower())]
             cols.extend(found)
             rows.extend([row] * len(found))
-        values = np.full(len(cols), self.phrase_weight)
-        phrases = sp.csr_matrix((values, (rows, cols)), shape=(len(texts), self.size))
+        # Duplicate (row, column) entries are summed: the matrix holds the counts.
+        phrases = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(texts), self.size))
+        phrases.data = self.phrase_value(phrases.data)
         return sp.csr_matrix(phrases + sp.hstack([tfidf, sp.csr_matrix((len(texts), len(self.phrases)))]))
 
     def meta(self) -> dict[str, object]:
@@ -193,14 +204,30 @@ class ProfileModel:
     slope: float  # calibrated = sigmoid(slope * decision + seed_weight * log1p(hits) + offset)
     offset: float
     positives: NDArray[np.int64]  # indices into Model.entry_titles: nearest-entry reasons
-    seed_weight: float = 0.0  # hits: how many of the profile's seed phrases the text names
+    # hits: the sum of the profile's seed columns over seed_unit (a phrase's value when
+    # named once), i.e. the sum over its seed phrases named of 1 + log(mentions).
+    seed_weight: float = 0.0
     seed_columns: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    seed_unit: float = 1.0
+
+    def hits(self, matrix: csr_matrix) -> FloatArray:
+        """The hits of each row of `matrix` (see the field comments)."""
+        return seed_hits(matrix, self.seed_columns, self.seed_unit)
 
     def calibrate(self, decisions: FloatArray, hits: FloatArray) -> FloatArray:
-        """Probabilities from decision values and seed-phrase hit counts."""
+        """Probabilities from decision values and seed-phrase hits."""
         z = self.slope * decisions + self.seed_weight * np.log1p(hits) + self.offset
         values: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return values
+
+
+def seed_hits(matrix: csr_matrix, columns: NDArray[np.int64], unit: float) -> FloatArray:
+    """Per row, the sum of the seed `columns` over `unit` (a seed column's value when its
+    phrase is named once): with TfidfFeatures, the sum of 1 + log(mentions) over the
+    seed phrases named."""
+    total = np.asarray(matrix[:, columns].sum(axis=1), dtype=np.float64).ravel()
+    values: FloatArray = total / unit
+    return values
 
 
 @dataclass(frozen=True)
@@ -311,6 +338,7 @@ def _meta(model: Model, features: TfidfFeatures, shape: tuple[int, int]) -> dict
                 "slope": model.scorers[p.name].slope,
                 "offset": model.scorers[p.name].offset,
                 "seed_weight": model.scorers[p.name].seed_weight,
+                "seed_unit": model.scorers[p.name].seed_unit,
             }
             for p in model.profiles
         ],
@@ -349,6 +377,7 @@ def _build(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Model:
             positives=np.asarray(arrays[f"positives_{i}"], dtype=np.int64),
             seed_weight=float(item["seed_weight"]),
             seed_columns=np.asarray(arrays[f"seed_columns_{i}"], dtype=np.int64),
+            seed_unit=float(item["seed_unit"]),
         )
         metrics[profile.name] = Metrics(**item["metrics"])
         if scorers[profile.name].coef.shape != (features.size,):

@@ -50,10 +50,12 @@ class Scorer:
         self._slope = np.array([model.scorers[n].slope for n in self.names])
         self._offset = np.array([model.scorers[n].offset for n in self.names])
         self._seed_weight = np.array([model.scorers[n].seed_weight for n in self.names])
-        # One indicator column per profile: matrix @ it counts the seed phrases present.
+        # One column per profile, 1 / seed_unit at its seed columns: matrix @ it gives
+        # each profile's hits (ProfileModel.hits), for all profiles in one product.
         self._seeds = np.zeros((model.features.size, len(self.names)))
         for k, name in enumerate(self.names):
-            self._seeds[model.scorers[name].seed_columns, k] = 1.0
+            scorer = model.scorers[name]
+            self._seeds[scorer.seed_columns, k] = 1.0 / scorer.seed_unit
         self._coef_columns = [np.ascontiguousarray(self._coef[:, k]) for k in range(len(self.names))]
         self._name_ids, self._names = _names(model.features)
         # Per profile: its curated positives' rows as columns, and "like: <title>" of each
@@ -149,7 +151,7 @@ class Scorer:
     def probabilities(self, matrix: csr_matrix) -> np.ndarray:
         """Calibrated probabilities, one row per paper and one column per profile."""
         decisions = np.asarray(matrix @ self._coef) + self._intercept
-        hits = np.asarray((matrix > 0) @ self._seeds)
+        hits = np.asarray(matrix @ self._seeds)
         z = self._slope * decisions + self._seed_weight * np.log1p(hits) + self._offset
         values: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return values

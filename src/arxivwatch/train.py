@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from arxivwatch.model import FloatArray, Metrics, Model, ProfileModel, TfidfFeatures, versions
+from arxivwatch.model import FloatArray, Metrics, Model, ProfileModel, TfidfFeatures, seed_hits, versions
 from arxivwatch.models import CuratedEntry, Paper, Profile
 from arxivwatch.profiles import is_positive, matches_seeds
 
@@ -43,7 +43,7 @@ MIN_POSITIVES = 5  # fewer than this: no cross-validation, a warning, a default 
 DEFAULT_THRESHOLD = 0.5
 SEED_POSITIVES = True
 WEAK_WEIGHT = 1.0  # sample weight of a weak positive relative to a curated one
-PHRASE_WEIGHT = 0.05  # seed-phrase presence columns, beside unit-length tf-idf rows
+PHRASE_WEIGHT = 0.05  # seed-phrase columns (named once), beside unit-length tf-idf rows
 FULL_TEXT_WORDS = 50  # a curated text this long holds an abstract or notes, not just a title
 
 
@@ -87,6 +87,7 @@ def train(
                 np.flatnonzero(positive),
                 weak=weak,
                 seed_columns=features.phrase_columns(profile.seeds),
+                seed_unit=features.phrase_weight or 1.0,
                 full_text=np.array([_full_text(item) for item in items], dtype=bool)[positive],
             )
             step()
@@ -145,6 +146,7 @@ def fit_profile(
     *,
     weak: csr_matrix | None = None,
     seed_columns: np.ndarray | None = None,
+    seed_unit: float = 1.0,
     full_text: np.ndarray | None = None,
 ) -> tuple[ProfileModel, Metrics]:
     """A calibrated classifier of positives (and weak positives) against negatives.
@@ -153,7 +155,8 @@ def fit_profile(
     calibration is fitted on the positives in the form that gets scored (those, plus the
     weak positives' abstracts) when there are enough of them; metrics and threshold use
     the curated positives and the negatives only, out of fold: weak positives help fit
-    and calibrate but are never scored as evidence of quality.
+    and calibrate but are never scored as evidence of quality. `seed_unit` is the value
+    a seed column takes when its phrase is named once (see ProfileModel.hits).
     """
     import scipy.sparse as sp
 
@@ -165,8 +168,8 @@ def fit_profile(
         np.ones(positives.shape[0], bool), np.zeros(n_weak, bool), np.ones(negatives.shape[0], bool)
     ]
     count = int(positives.shape[0])
-    columns = np.zeros(0, np.int64) if seed_columns is None else seed_columns
-    hits = np.asarray((x[:, columns] > 0).sum(axis=1), dtype=float).ravel()
+    columns = np.zeros(0, np.int64) if seed_columns is None else seed_columns.astype(np.int64)
+    hits = seed_hits(x, columns, seed_unit)
     if count == 0:
         empty = ProfileModel(np.zeros(x.shape[1]), -10.0, 1.0, 0.0, positive_rows)
         warning = "no curated entry matches this profile's sections or seeds"
@@ -181,7 +184,7 @@ def fit_profile(
     decisions = _out_of_fold(x, y, weights)
     calibrating = _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text)
     slope, seed_weight, offset = _platt(decisions[calibrating], hits[calibrating], y[calibrating])
-    built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns.astype(np.int64))
+    built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns, seed_unit)
     calibrated = built.calibrate(decisions[judged], hits[judged])
     metrics = replace(_metrics(calibrated, y[judged]), weak_positives=n_weak)
     return built, metrics
@@ -243,8 +246,9 @@ def _platt(decisions: FloatArray, hits: FloatArray, y: FloatArray) -> tuple[floa
     """Platt scaling with a second input: slope, seed weight and offset of the sigmoid.
 
     Fitted on out-of-fold decision values (weak positives included: they are the
-    realistic full-text positives), beside log(1 + seed phrases named), so the
-    classifier's evidence and the profile's own phrases are blended by data.
+    realistic full-text positives), beside log(1 + hits), the profile's seed phrases
+    named, each counted 1 + log(its mentions) (ProfileModel.hits), so the classifier's
+    evidence and the profile's own phrases are blended by data.
     """
     from sklearn.linear_model import LogisticRegression
 
