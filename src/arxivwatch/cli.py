@@ -74,9 +74,9 @@ def _cmd_digest(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     """The daemon: poll and send digests on the configured schedule, catching up on
     what was missed while it was down. --once does what is due now and exits."""
-    from arxivwatch import scheduler
+    from arxivwatch.scheduler import run
 
-    return int(scheduler.run(_config(args), once=args.once))
+    return run(_config(args), once=args.once)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
