@@ -16,17 +16,6 @@ REPO = Path(__file__).resolve().parent.parent
 COMMANDS = ["demo", "train", "poll", "digest", "run", "score", "lists show", "status"]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "arxivwatch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_and_is_in_the_readme(
     command: str, capsys: pytest.CaptureFixture[str]
@@ -65,20 +54,20 @@ def test_help_imports_no_heavy_library() -> None:
     assert "HEAVY=\n" in result.stdout
 
 
-def test_usage_mistake_is_one_line_exit_2() -> None:
+def test_usage_mistake_is_one_line_exit_2(cli: CliRunner) -> None:
     """An unknown option is a single 'Error:' line with exit code 2, not a usage dump or traceback."""
-    result = run_cli("poll", "--since", "yesterday")
+    result = cli("poll", "--since", "yesterday")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Error: arxivwatch poll: argument --since")
 
 
-def test_broken_config_file_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_broken_config_file_is_one_line_exit_2(tmp_path: Path, cli: CliRunner) -> None:
     """A config file with an unknown key fails any command with exit 2 and one line naming the key."""
     bad = tmp_path / "bad.toml"
     bad.write_text("[digest]\ntop_m = 5\n")
-    result = run_cli("status", "--config", str(bad))
+    result = cli("status", "--config", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"Error: {bad}: unknown key [digest] top_m; the keys of [digest] are "
@@ -87,21 +76,23 @@ def test_broken_config_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unknown_profile_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_unknown_profile_is_one_line_exit_2(tmp_path: Path, cli: CliRunner) -> None:
     """Asking for a profile that does not exist names it, exit 2."""
-    result = run_cli("demo", "--out", str(tmp_path / "d"), "--profile", "astrophysics")
+    result = cli("demo", "--out", str(tmp_path / "d"), "--profile", "astrophysics")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "astrophysics" in lines[0] and lines[0].startswith("Error: ")
 
 
-def test_missing_list_file_is_one_line_exit_2(tmp_path: Path, write_config: Callable[[str], Path]) -> None:
+def test_missing_list_file_is_one_line_exit_2(
+    tmp_path: Path, write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
     """`lists show` and `train --list` on a missing file: exit 2 and one line naming the file."""
     cfg = write_config("")
     missing = tmp_path / "no-such-list.md"
     for args in (("lists", "show", str(missing)), ("train", "--offline", "--list", str(missing))):
-        result = run_cli(*args, "--config", str(cfg))
+        result = cli(*args, "--config", str(cfg))
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "no-such-list.md" in lines[0], lines
@@ -115,14 +106,16 @@ def test_no_model_is_one_line_exit_1(write_config: Callable[[str], Path], cli: C
     assert "Traceback" not in result.stderr
 
 
-def test_lists_show_prints_one_json_entry_per_line(write_config: Callable[[str], Path]) -> None:
+def test_lists_show_prints_one_json_entry_per_line(
+    write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
     """`lists show` on a bundled list prints JSON lines with the contract's keys; 164 distinct ids."""
     import json
 
     import arxivwatch
 
     path = Path(arxivwatch.__file__).parent / "data" / "lists" / "dl-papers-and-resources.md"
-    result = run_cli("lists", "show", str(path), "--config", str(write_config("")))
+    result = cli("lists", "show", str(path), "--config", str(write_config("")))
     assert result.returncode == 0, result.stderr
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert {"arxiv_id", "title", "urls", "year", "section", "text", "source"} <= set(entries[0])
