@@ -25,7 +25,7 @@ from arxivwatch.models import Digest, Message, Receipt
 if TYPE_CHECKING:
     from arxivwatch.config import Config
     from arxivwatch.model import Model
-    from arxivwatch.store import Store
+    from arxivwatch.store import DigestRecord, Store
 
 log = logging.getLogger("arxivwatch.digest")
 
@@ -156,13 +156,13 @@ def _build(
     start: date,
     end: date,
     *,
-    pending: object | None,
+    pending: DigestRecord | None,
 ) -> Digest:
     """Select the digest; for a pending one, exactly the papers it was recorded with."""
     from arxivwatch import digest as selector
 
     if pending is not None:
-        ids = {paper_id for paper_id, _version in pending.items}  # type: ignore[attr-defined]
+        ids = {paper_id for paper_id, _version in pending.items}
         papers = [p for p in (store.get_paper(i) for i in sorted(ids)) if p is not None]
         sent: dict[str, int] = {}
     else:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ListError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store
-from arxivwatch.models import CuratedEntry, Digest, Paper, Profile, Score
+from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
@@ -331,6 +331,3 @@ def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
                 f'{label} line {number}: not a JSON object with "id" and "title"',
                 hint='give one {"id","title","abstract","categories"} object per line',
             ) from e
-
-
-__all__ = ["Score", "demo", "score_lines", "show_list", "train"]
