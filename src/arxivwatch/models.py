@@ -129,6 +129,11 @@ class DigestSection:
     items: tuple[DigestItem, ...] = ()
 
 
+def digest_key(period: str, start: date, channel: str) -> str:
+    """A digest's identity in the ledger: one digest per period, start day and channel."""
+    return f"{period}:{start.isoformat()}:{channel}"
+
+
 @dataclass(frozen=True)
 class Digest:
     """The papers of one period, ranked per profile, for one channel.
@@ -146,7 +151,7 @@ class Digest:
 
     @property
     def key(self) -> str:
-        return f"{self.period}:{self.start.isoformat()}:{self.channel}"
+        return digest_key(self.period, self.start, self.channel)
 
     @property
     def items(self) -> tuple[DigestItem, ...]:

@@ -20,7 +20,7 @@ from arxivwatch.config import secret
 from arxivwatch.errors import ArxivwatchError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
 from arxivwatch.jobs.learn import model_id, score_new, thresholds
-from arxivwatch.models import Digest, Message, Receipt
+from arxivwatch.models import Digest, Message, Receipt, digest_key
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
@@ -79,7 +79,7 @@ def digest(
             try:
                 results.append(_one(config, store, model, channel, period, start, end, dry_run, clock, out))
             except DeliveryError as e:
-                results.append(DigestResult(f"{period}:{start}:{channel}", channel, "failed", 0, str(e)))
+                results.append(DigestResult(digest_key(period, start, channel), channel, "failed", 0, str(e)))
                 failures.append(e)
         store.beat("digest", not failures, "; ".join(f"{r.channel}: {r.status}" for r in results))
     for failure in failures[1:]:  # the first becomes the command's error line
@@ -127,7 +127,7 @@ def _one(
 ) -> DigestResult:
     from arxivwatch import render
 
-    key = f"{period}:{start.isoformat()}:{channel}"
+    key = digest_key(period, start, channel)
     record = store.get_digest(key) if channel != "stdout" else None
     if record is not None and record.status == "sent" and not dry_run:
         return DigestResult(key, channel, "already sent", len(record.items))

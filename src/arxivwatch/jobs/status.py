@@ -97,28 +97,13 @@ def check_problem(
 
 
 def _model(config: Config) -> dict[str, Any]:
+    from arxivwatch.model import describe
+
     try:
         model = load_model(config)
     except ModelError as e:
         return {"path": str(config.model_path), "error": str(e)}
-    return {
-        "path": str(config.model_path),
-        "trained_at": model.trained_at.isoformat(),
-        "profiles": {
-            name: {
-                "positives": m.positives,
-                "negatives": m.negatives,
-                "average_precision": _round(m.average_precision),
-                "precision_at_10": _round(m.precision_at_10),
-                "threshold": round(m.threshold, 3),
-            }
-            for name, m in model.metrics.items()
-        },
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+    return {"path": str(config.model_path), **describe(model)}
 
 
 def _trigger(config: Config, job: str) -> Any:
