@@ -185,9 +185,12 @@ def fit_profile(
     calibrating = _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text)
     slope, seed_weight, offset = _platt(decisions[calibrating], hits[calibrating], y[calibrating])
     built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns, seed_unit)
-    calibrated = built.calibrate(decisions[judged], hits[judged])
-    metrics = replace(_metrics(calibrated, y[judged]), weak_positives=n_weak)
-    return built, metrics
+    calibrated = built.calibrate(decisions, hits)
+    metrics = _metrics(calibrated[judged], y[judged])
+    # The threshold is applied to new papers, which come with abstracts: choose it on the rows
+    # the calibration was fitted on (full-text positives), not on bare curated titles.
+    threshold = _metrics(calibrated[calibrating], y[calibrating]).threshold
+    return built, replace(metrics, threshold=threshold, weak_positives=n_weak)
 
 
 def _calibration_rows(count: int, n_weak: int, n_negative: int, full_text: np.ndarray | None) -> np.ndarray:
