@@ -59,6 +59,20 @@ def test_steps_do_not_reach_up_to_config_jobs_or_shells() -> None:
     assert offenders == {}
 
 
+def test_config_imports_neither_jobs_nor_shells() -> None:
+    """config validates crons with the schedule step below it: no import runs back up to jobs or shells."""
+    bad = {n for n in ours(modules()["config"]) if n.split(".")[0] in {"jobs", "cli", "scheduler"}}
+    assert bad == set()
+    assert "schedule" in ours(modules()["config"])
+
+
+def test_schedule_code_has_no_while_loop() -> None:
+    """Every loop in the schedule math runs over a bounded range: no `while` in schedule.py."""
+    for name in ("schedule", "cron_trigger"):
+        tree = ast.parse(modules()[name].read_text(encoding="utf-8"))
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.While)], name
+
+
 def test_only_the_store_touches_sqlite() -> None:
     """The store package is the only code that opens the database."""
     users = {name for name, path in modules().items() if "sqlite3" in imports(path)}

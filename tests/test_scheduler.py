@@ -15,10 +15,10 @@ import pytest
 
 from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
 from arxivwatch import config as config_io
-from arxivwatch import scheduler
+from arxivwatch import schedule, scheduler
 from arxivwatch.config import Config, ScheduleConfig
 from arxivwatch.errors import ArxivUnavailable, ConfigError
-from arxivwatch.jobs import due, open_store
+from arxivwatch.jobs import open_store
 from arxivwatch.scheduler import Runner, StoppableClock
 
 WED = datetime(2024, 11, 27, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -40,23 +40,23 @@ def cfg(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Confi
 def test_trigger_takes_five_crontab_fields_or_six_with_seconds_first() -> None:
     """Five fields fire on the minute; a sixth, leading field gives the second."""
     start = datetime(2024, 11, 28, 0, 0, tzinfo=UTC)
-    five = due.trigger("30 5 * * *", "UTC")
-    six = due.trigger("15 30 5 * * *", "UTC")
-    assert five.get_next_fire_time(None, start) == datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
-    assert six.get_next_fire_time(None, start) == datetime(2024, 11, 28, 5, 30, 15, tzinfo=UTC)
+    five = schedule.cron("30 5 * * *", "UTC")
+    six = schedule.cron("15 30 5 * * *", "UTC")
+    assert five.at_or_after(start) == datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
+    assert six.at_or_after(start) == datetime(2024, 11, 28, 5, 30, 15, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("expr", ["* * * *", "0 0 0 * * * *", ""])
 def test_trigger_rejects_other_field_counts(expr: str) -> None:
     """Anything but five or six fields is a ValueError that says what is expected."""
     with pytest.raises(ValueError, match="expected 5 or 6"):
-        due.trigger(expr, "UTC")
+        schedule.cron(expr, "UTC")
 
 
 def test_trigger_reads_the_schedule_time_zone() -> None:
     """08:00 in Europe/Berlin in winter is 07:00 UTC."""
-    cron = due.trigger("0 8 * * *", "Europe/Berlin")
-    fire = cron.get_next_fire_time(None, WED)
+    cron = schedule.cron("0 8 * * *", "Europe/Berlin")
+    fire = cron.at_or_after(WED)
     assert fire is not None
     assert fire.astimezone(UTC) == datetime(2024, 11, 28, 7, 0, tzinfo=UTC)
 
@@ -67,7 +67,7 @@ def test_trigger_reads_the_schedule_time_zone() -> None:
 )
 def test_weekday_numbers_mean_what_they_mean_in_crontab(field: str, weekday: int) -> None:
     """1 is Monday and 0 or 7 Sunday, as in crontab (APScheduler 3's from_crontab reads 0 as Monday)."""
-    fire = due.trigger(f"0 8 * * {field}", "UTC").get_next_fire_time(None, WED)
+    fire = schedule.cron(f"0 8 * * {field}", "UTC").at_or_after(WED)
     assert fire is not None
     assert fire.weekday() == weekday
 
@@ -87,14 +87,14 @@ def test_weekday_numbers_mean_what_they_mean_in_crontab(field: str, weekday: int
 )
 def test_crontab_weekday_fields_become_day_names(field: str, names: str) -> None:
     """Ranges, steps, lists and names expand to the days crontab would pick."""
-    assert due.crontab_weekdays(field) == names
+    assert schedule.crontab_weekdays(field) == names
 
 
 @pytest.mark.parametrize("field", ["5-1", "8", "funday", "*/0", "1-"])
 def test_bad_weekday_fields_are_refused(field: str) -> None:
     """A backwards range, a number past 7, an unknown name or a zero step is a ValueError."""
     with pytest.raises(ValueError, match=r"weekday|step"):
-        due.crontab_weekdays(field)
+        schedule.crontab_weekdays(field)
 
 
 def test_a_bad_schedule_is_a_config_error_naming_the_key() -> None:
@@ -109,41 +109,41 @@ def test_a_bad_schedule_is_a_config_error_naming_the_key() -> None:
 
 def test_previous_fire_is_the_latest_at_or_before_now() -> None:
     """Weekly, monthly and every-second crons all find their last fire time."""
-    weekly = due.trigger("0 8 * * mon", "UTC")
-    assert due.previous_fire(weekly, WED) == MON
-    assert due.previous_fire(weekly, MON) == MON
-    monthly = due.trigger("0 0 1 * *", "UTC")
-    assert due.previous_fire(monthly, WED) == datetime(2024, 11, 1, tzinfo=UTC)
-    every_second = due.trigger("* * * * * *", "UTC")
-    assert due.previous_fire(every_second, WED + timedelta(microseconds=500)) == WED
-    assert due.next_fire(weekly, MON) == MON + timedelta(days=7)
+    weekly = schedule.cron("0 8 * * mon", "UTC")
+    assert schedule.previous_fire(weekly, WED) == MON
+    assert schedule.previous_fire(weekly, MON) == MON
+    monthly = schedule.cron("0 0 1 * *", "UTC")
+    assert schedule.previous_fire(monthly, WED) == datetime(2024, 11, 1, tzinfo=UTC)
+    every_second = schedule.cron("* * * * * *", "UTC")
+    assert schedule.previous_fire(every_second, WED + timedelta(microseconds=500)) == WED
+    assert schedule.next_fire(weekly, MON) == MON + timedelta(days=7)
 
 
 def test_previous_fire_is_none_for_a_date_that_never_comes() -> None:
     """A cron for 30 February has no previous fire, so nothing is ever 'missed'."""
-    never = due.trigger("0 0 30 2 *", "UTC")
-    assert due.previous_fire(never, WED) is None
-    assert not due.digest_missed(never, last_run=None, last_ok=True, since=MON, now=WED)
+    never = schedule.cron("0 0 30 2 *", "UTC")
+    assert schedule.previous_fire(never, WED) is None
+    assert not schedule.digest_missed(never, last_run=None, last_ok=True, since=MON, now=WED)
 
 
 def test_a_poll_is_missed_when_never_done_or_the_schedule_fired_since() -> None:
-    """Never polled, or polled before the last fire time: due; polled after it: not due."""
-    daily = due.trigger("30 5 * * *", "UTC")
+    """Never polled, or polled before the last fire time: due; polled after it: not schedule."""
+    daily = schedule.cron("30 5 * * *", "UTC")
     fired = datetime(2024, 11, 27, 5, 30, tzinfo=UTC)
-    assert due.poll_missed(daily, None, WED)
-    assert due.poll_missed(daily, fired - timedelta(days=1), WED)
-    assert not due.poll_missed(daily, fired + timedelta(minutes=1), WED)
+    assert schedule.poll_missed(daily, None, WED)
+    assert schedule.poll_missed(daily, fired - timedelta(days=1), WED)
+    assert not schedule.poll_missed(daily, fired + timedelta(minutes=1), WED)
 
 
 def test_a_digest_is_missed_only_after_the_daemon_first_ran() -> None:
     """A fire before the daemon first ran is not owed; after it, owed until a good run follows it."""
-    weekly = due.trigger("0 8 * * mon", "UTC")
+    weekly = schedule.cron("0 8 * * mon", "UTC")
     before, after = MON - timedelta(days=1), MON + timedelta(hours=1)
-    assert not due.digest_missed(weekly, last_run=None, last_ok=True, since=after, now=WED)
-    assert due.digest_missed(weekly, last_run=None, last_ok=True, since=before, now=WED)
-    assert due.digest_missed(weekly, last_run=before, last_ok=True, since=before, now=WED)
-    assert not due.digest_missed(weekly, last_run=after, last_ok=True, since=before, now=WED)
-    assert due.digest_missed(weekly, last_run=after, last_ok=False, since=before, now=WED)
+    assert not schedule.digest_missed(weekly, last_run=None, last_ok=True, since=after, now=WED)
+    assert schedule.digest_missed(weekly, last_run=None, last_ok=True, since=before, now=WED)
+    assert schedule.digest_missed(weekly, last_run=before, last_ok=True, since=before, now=WED)
+    assert not schedule.digest_missed(weekly, last_run=after, last_ok=True, since=before, now=WED)
+    assert schedule.digest_missed(weekly, last_run=after, last_ok=False, since=before, now=WED)
 
 
 # running one job

@@ -347,12 +347,12 @@ def _validate_schedule(config: Config) -> None:
             f"{src}: [schedule] timezone {config.schedule.timezone!r} is not a known time zone",
             hint="use an IANA name such as UTC or Europe/Berlin",
         ) from e
-    from arxivwatch.jobs.due import trigger
+    from arxivwatch.schedule import cron
 
     for key in ("poll", "digest"):
         expr = getattr(config.schedule, key)
         try:
-            trigger(expr, zone)
+            cron(expr, zone)
         except ValueError as e:
             raise ConfigError(
                 f"{src}: [schedule] {key} = {expr!r} is not a valid cron expression ({e})",

@@ -9,6 +9,7 @@
     ├── ArxivError                  exit 1: arXiv refused, answered nonsense, or stayed down
     │   ├── ArxivQueryError         the request itself was wrong (bad category, bad id)
     │   └── ArxivUnavailable        retries within the time budget ran out
+    ├── ScheduleError               exit 1: a schedule search ran past its cap
     ├── StoreError                  exit 1: the database cannot be opened or is locked
     │   └── AlreadyRunning          exit 2: another daemon holds the store's lock
     └── DeliveryError               exit 1: a channel refused or could not be reached;
@@ -63,6 +64,10 @@ class ArxivQueryError(ArxivError):
 
 
 class ArxivUnavailable(ArxivError):
+    pass
+
+
+class ScheduleError(ArxivwatchError):
     pass
 
 

@@ -1,7 +1,9 @@
 """The daemon behind `arxivwatch run`: the jobs on their cron schedule, one at a time.
 
 - Schedule: APScheduler's BlockingScheduler with the [schedule] poll and digest crons (five
-  crontab fields, or six with seconds first) in the configured time zone. One worker thread,
+  crontab fields, or six with seconds first) in the configured time zone; their fire times
+  come from `schedule.Cron` (each local day once across daylight-saving changes) through
+  `cron_trigger.CronScheduleTrigger`, not from APScheduler's CronTrigger. One worker thread,
   `max_instances=1` and `coalesce=True`: jobs never overlap and a run missed while the
   machine slept happens once, late.
 - Start-up catches up on what happened while it was down, in order: digests left pending
@@ -35,20 +37,20 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from arxivwatch import schedule
 from arxivwatch.clock import SystemClock
 from arxivwatch.config import secret
 from arxivwatch.errors import ArxivwatchError, ConfigError
-from arxivwatch.jobs import due, open_store
-from arxivwatch.jobs.due import trigger
+from arxivwatch.jobs import open_store
+from arxivwatch.schedule import Cron, cron
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
 
     from arxivwatch.config import Config
     from arxivwatch.store import Store
 
-__all__ = ["STOP_WAIT", "Interrupted", "Runner", "StoppableClock", "run", "trigger", "triggers"]
+__all__ = ["STOP_WAIT", "Interrupted", "Runner", "StoppableClock", "cron", "run", "triggers"]
 
 log = logging.getLogger("arxivwatch.run")
 
@@ -82,14 +84,14 @@ class StoppableClock(SystemClock):
             raise Interrupted
 
 
-def triggers(config: Config) -> tuple[CronTrigger, CronTrigger]:
-    """The poll and digest triggers; a ConfigError naming the key when one does not parse."""
+def triggers(config: Config) -> tuple[Cron, Cron]:
+    """The poll and digest schedules; a ConfigError naming the key when one does not parse."""
     zone = ZoneInfo(config.schedule.timezone)
     made = []
     for key in ("poll", "digest"):
         expr = getattr(config.schedule, key)
         try:
-            made.append(trigger(expr, zone))
+            made.append(cron(expr, zone))
         except ValueError as e:
             raise ConfigError(
                 f"{config.source}: [schedule] {key} = {expr!r} is not a valid cron expression ({e})",
@@ -141,7 +143,7 @@ class Runner:
                 lambda: digest.resend_pending(self.config, clock=self.clock),
             )
         self.step("start-up poll", "poll", self._catch_up)
-        if due.digest_missed(
+        if schedule.digest_missed(
             self.digest_cron,
             last_run=state.last_digest,
             last_ok=state.last_digest_ok,
@@ -164,8 +166,8 @@ class Runner:
         with open_store(self.config, self.clock) as store:
             last = store.last_successful_poll()
         now = self.clock.now()
-        if due.poll_missed(self.poll_cron, last.at if last else None, now):
-            missed = _when(due.previous_fire(self.poll_cron, now)) if last else "never polled"
+        if schedule.poll_missed(self.poll_cron, last.at if last else None, now):
+            missed = _when(schedule.previous_fire(self.poll_cron, now)) if last else "never polled"
             log.info("start-up: missed poll (%s); polling now", missed)
             return poll.poll(self.config, clock=self.clock)
         return None
@@ -179,7 +181,7 @@ class Runner:
         from arxivwatch.jobs import digest
 
         # the digest covers the period of the day it fell due, even when it runs late
-        fired = due.previous_fire(self.digest_cron, self.clock.now())
+        fired = schedule.previous_fire(self.digest_cron, self.clock.now())
         day = fired.astimezone(ZoneInfo(self.config.schedule.timezone)).date() if fired else None
         return digest.digest(self.config, clock=self.clock, day=day)
 
@@ -330,6 +332,8 @@ def _scheduler(runner: Runner, since: datetime) -> BlockingScheduler:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from arxivwatch.cron_trigger import CronScheduleTrigger
+
     config = runner.config
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -337,8 +341,9 @@ def _scheduler(runner: Runner, since: datetime) -> BlockingScheduler:
         timezone=ZoneInfo(config.schedule.timezone),
     )
     scheduler.add_job(runner.start_up, args=(since,), id="start-up", name="start-up")
-    scheduler.add_job(runner.scheduled_poll, runner.poll_cron, id="poll", name="poll")
-    scheduler.add_job(runner.scheduled_digest, runner.digest_cron, id="digest", name="digest")
+    poll, digest = CronScheduleTrigger(runner.poll_cron), CronScheduleTrigger(runner.digest_cron)
+    scheduler.add_job(runner.scheduled_poll, poll, id="poll", name="poll")
+    scheduler.add_job(runner.scheduled_digest, digest, id="digest", name="digest")
     now = runner.clock.now()
     log.info(
         "daemon started (pid %d) on %s: poll %r, digest %r (%s); next poll %s, next digest %s",
@@ -347,8 +352,8 @@ def _scheduler(runner: Runner, since: datetime) -> BlockingScheduler:
         config.schedule.poll,
         config.schedule.digest,
         config.schedule.timezone,
-        _when(due.next_fire(runner.poll_cron, now)),
-        _when(due.next_fire(runner.digest_cron, now)),
+        _when(schedule.next_fire(runner.poll_cron, now)),
+        _when(schedule.next_fire(runner.digest_cron, now)),
     )
     return scheduler
 

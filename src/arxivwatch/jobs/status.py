@@ -13,6 +13,7 @@ from arxivwatch.jobs import load_model, open_store
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
+    from arxivwatch.schedule import Cron
 
 GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
 
@@ -106,23 +107,19 @@ def _model(config: Config) -> dict[str, Any]:
     return {"path": str(config.model_path), **describe(model)}
 
 
-def _trigger(config: Config, job: str) -> Any:
-    from arxivwatch.jobs.due import trigger
+def _cron(config: Config, job: str) -> Cron:
+    from arxivwatch.schedule import cron
 
-    return trigger(getattr(config.schedule, job), config.schedule.timezone)
+    return cron(getattr(config.schedule, job), config.schedule.timezone)
 
 
 def _next(config: Config, job: str, now: datetime) -> datetime | None:
-    from arxivwatch.jobs.due import next_fire
-
-    return next_fire(_trigger(config, job), now)
+    return _cron(config, job).next_after(now)
 
 
 def _previous(config: Config, job: str, before: datetime) -> datetime | None:
     """The latest fire time at or before `before`."""
-    from arxivwatch.jobs.due import previous_fire
-
-    return previous_fire(_trigger(config, job), before)
+    return _cron(config, job).previous(before)
 
 
 def _print(report: dict[str, Any], out: IO[str]) -> None:
