@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from arxiv_server import API_TESTING, RESTRICTED_FEED, ApiPages, ArxivServer, Reply, recorded
+from arxivwatch.jobs import poll
 from arxivwatch.scheduler import SINCE_KEY
 from arxivwatch.store import PollRun, Store
 from slack_emulator import SlackEmulator
@@ -315,7 +316,9 @@ def test_start_up_backfills_days_of_missed_polls_through_the_export_api_once(
     assert done.returncode == 0, done.stderr
     requests = arxiv_server.requests_to("api")
     assert len(requests) == 1
-    window = f"submittedDate:[{last:%Y%m%d}0000 TO {datetime.now(UTC):%Y%m%d}2359]"
+    start = poll.backfill_start(last).astimezone(UTC)  # overlaps the last good poll (test_catch_up)
+    assert start < last
+    window = f"submittedDate:[{start:%Y%m%d}0000 TO {datetime.now(UTC):%Y%m%d}2359]"
     assert window in requests[0].param("search_query")
     with open_db(tmp_path) as store:
         assert store.count_papers() == 100

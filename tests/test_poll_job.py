@@ -120,7 +120,7 @@ def test_catch_up_fetches_the_gap_through_the_export_api_once(cfg: Config, arxiv
     api = arxiv_server.requests_to("api")
     assert len(api) == 1
     query = api[0].param("search_query")
-    assert "cat:cs.CV" in query and "submittedDate:[20241128" in query
+    assert "cat:cs.CV" in query and "submittedDate:[20241126" in query  # Tuesday's cut-off, a margin back
     assert poll.catch_up(cfg, clock=later) is None  # caught up: nothing more to fetch
     assert len(arxiv_server.requests_to("api")) == 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
@@ -77,21 +77,39 @@ def poll(
 
 
 def catch_up(config: Config, *, clock: Clock | None = None) -> PollOutcome | None:
-    """Backfill through the export API the days since the last successful poll, if any were missed.
+    """Backfill through the export API what the feed days missed since the last successful poll.
 
-    Returns None when there is nothing to catch up (never polled, or polled within a day).
+    Returns None when there is nothing to catch up (never polled, or the last good poll was on
+    this Eastern feed day or the one before, so the feed follows on from it). The window overlaps
+    the last good poll (`backfill_start`); papers it already stored are not stored again.
     """
+    from arxivwatch.arxiv import announce
+
     clock = clock or SystemClock()
     with open_store(config, clock) as store:
         last = store.last_successful_poll()
     if last is None:
         return None
-    gap_start = last.at.date()
-    now = today(config, clock)
-    if (now - gap_start) < timedelta(days=2):
+    now = clock.now()
+    if (announce.feed_day(now) - announce.feed_day(last.at)) < timedelta(days=2):
         return None
-    log.info("catching up: %s .. %s through the export API", gap_start, now)
-    return poll(config, since=gap_start, until=now, clock=clock)
+    start = backfill_start(last.at)
+    since, until = start.astimezone(UTC).date(), now.astimezone(UTC).date()
+    log.info("catching up: %s .. %s (UTC) through the export API", since, until)
+    return poll(config, since=since, until=until, clock=clock)
+
+
+def backfill_start(last_good_poll: datetime) -> datetime:
+    """Where a catch-up after the poll at `last_good_poll` must start (aware, 14:00 US Eastern).
+
+    The cut-off of the latest announcement that poll can have seen, one announcement earlier
+    again: a holiday (no announcement) or a stale feed (arXiv sometimes serves the previous
+    batch) leaves that poll one announcement short. Starting earlier only costs requests for
+    papers already stored.
+    """
+    from arxivwatch.arxiv import announce
+
+    return announce.previous_cutoff(announce.covered_cutoff(last_good_poll))
 
 
 def _fetch_and_store(
