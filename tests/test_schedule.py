@@ -8,6 +8,7 @@ occurrence, one the spring change skips fires at the instant of the change.
 from __future__ import annotations
 
 import io
+import logging
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,13 +21,14 @@ import pytest
 
 from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
 from arxivwatch import config as config_io
-from arxivwatch import schedule
+from arxivwatch import schedule, scheduler
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.cron_trigger import CronScheduleTrigger
 from arxivwatch.errors import ScheduleError
 from arxivwatch.jobs import open_store, poll, status
 from arxivwatch.schedule import Cron
+from arxivwatch.scheduler import Runner, StoppableClock
 
 # (zone, season) -> (local date of the change, the instant it happens, the shift)
 CHANGES = {
@@ -254,3 +256,33 @@ def test_previous_finds_the_last_fire_of_a_sparse_or_dense_cron_in_few_steps() -
     assert Cron("0 12 * * *", "UTC").previous(now - timedelta(microseconds=501)) == datetime(
         2026, 6, 14, 12, 0, tzinfo=UTC
     )
+
+
+class _FixedClock(StoppableClock):
+    """The daemon's clock, stopped at one instant."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_the_daemon_start_up_in_the_autumn_repeat_returns_and_polls_nothing(
+    ny_config: Config, arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Started at the second 01:40 after a poll at the first 01:31: start-up ends and polls nothing."""
+    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+    polled = datetime(2026, 11, 1, 5, 31, tzinfo=UTC)
+    poll.poll(ny_config, clock=FakeClock(polled))
+    runner = Runner(ny_config, _FixedClock(datetime(2026, 11, 1, 6, 40, tzinfo=UTC)))
+    with deadline(10), caplog.at_level(logging.INFO):
+        runner.start_up(since=polled)
+        daemon = scheduler._scheduler(runner, polled)
+    assert runner.failures == 0
+    assert len(arxiv_server.requests_to("rss")) == 1  # only the poll at 01:31
+    assert "next poll 2026-11-02T01:30:00-05:00" in caplog.text
+    jobs = {job.id: job.trigger for job in daemon.get_jobs()}
+    assert isinstance(jobs["poll"], CronScheduleTrigger)
+    assert str(jobs["poll"]) == "cron['30 1 * * *' in America/New_York]"
