@@ -286,3 +286,10 @@ def test_the_daemon_start_up_in_the_autumn_repeat_returns_and_polls_nothing(
     jobs = {job.id: job.trigger for job in daemon.get_jobs()}
     assert isinstance(jobs["poll"], CronScheduleTrigger)
     assert str(jobs["poll"]) == "cron['30 1 * * *' in America/New_York]"
+
+
+@pytest.mark.parametrize(("expr", "zone"), [("0 8 * * *", "Mars/Olympus_Mons"), ("0 8 * *", "UTC")])
+def test_a_bad_cron_or_zone_is_a_value_error_naming_it(expr: str, zone: str) -> None:
+    """An unknown zone name or a wrong field count is one ValueError that says which."""
+    with pytest.raises(ValueError, match=r"Mars/Olympus_Mons' is not a known time zone|expected 5 or 6"):
+        schedule.cron(expr, zone)

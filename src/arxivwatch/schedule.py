@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arxivwatch.errors import ScheduleError
 
@@ -61,13 +61,16 @@ _STEPS = 100  # bisection steps: 2**100 microseconds is far more than any range 
 class Cron:
     """A cron expression in a time zone: its fire times as instants.
 
-    `expr` has five crontab fields, or six with seconds first; `zone` is a ZoneInfo or a
-    name. ValueError names the problem when the expression or the zone does not parse.
+    `expr` has five crontab fields, or six with seconds first; `zone` is a tzinfo or an IANA
+    name. ValueError names the problem when the expression or the zone name does not parse.
     """
 
     def __init__(self, expr: str, zone: str | tzinfo) -> None:
         self.expr = expr
-        self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        try:
+            self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"{zone!r} is not a known time zone") from e
         self._wall = _wall_trigger(expr)
 
     def __repr__(self) -> str:
@@ -171,9 +174,9 @@ class Cron:
         return local.replace(tzinfo=timezone(_offset(local)))
 
 
-def cron(expr: str, timezone: str | tzinfo) -> Cron:
+def cron(expr: str, zone: str | tzinfo) -> Cron:
     """A Cron from five crontab fields or six (seconds first); ValueError names the problem."""
-    return Cron(expr, timezone)
+    return Cron(expr, zone)
 
 
 def _wall_trigger(expr: str) -> CronTrigger:
@@ -199,9 +202,11 @@ def _wall_trigger(expr: str) -> CronTrigger:
 
 
 def _offset(moment: datetime) -> timedelta:
-    offset: Any = moment.utcoffset()
-    assert offset is not None  # every datetime here carries a zone
-    return offset  # type: ignore[no-any-return]
+    """The UTC offset of an aware datetime; ValueError for a naive one."""
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone")
+    return offset
 
 
 def crontab_weekdays(field: str) -> str:
