@@ -1,7 +1,14 @@
-"""Curated markdown lists -> CuratedEntry values.
+"""Curated markdown lists -> CuratedEntry values, and what a list mentions but gave no entry.
+
+Two readers, and parse() keeps the better: the block reader (listblocks + listentries:
+GFM tables, inline and block HTML, bold title blocks, "Papers with Code" lines, plain
+citations, numbered and nested lists) and the link-entry reader of this module, which
+also keeps the notes, quotes and `<kbd>` venues of the three bundled lists. The reader
+that recovers more arXiv ids with a real title is the primary (a tie keeps this module's
+reader); entries of the other for ids the primary missed are added.
 
 markdown-it-py gives the block structure (headings, paragraphs, bullet lists, quotes);
-this module reads three shapes of list out of it:
+this module's own reader reads three shapes of list out of it:
 
 1. heading-sectioned link entries, `[2019 - **[Name]**: Title](url)` or `[Title (2018)](url)`,
    sometimes a bare title line above a bare URL, followed by `<sub>` abstracts and `> quotes`;
@@ -24,14 +31,14 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from arxivwatch import listblocks, listentries
+from arxivwatch.arxiv_ids import BARE_URL, TEXT_ID, normalize_arxiv_id, text_ids, url_id
+from arxivwatch.listentries import is_real_title
 from arxivwatch.models import CuratedEntry
 
-_NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
-_ID = rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v\d+)?"
-_URL_ID = re.compile(rf"arxiv\.org/(?:abs|pdf)/{_ID}", re.IGNORECASE)
-_TEXT_ID = re.compile(rf"arxiv:\s*{_ID}", re.IGNORECASE)
-_BARE_ID = re.compile(rf"^\s*{_ID}\s*$")
+__all__ = ["ListReading", "is_real_title", "normalize_arxiv_id", "parse", "read", "with_source"]
+
+_TEXT_ID = TEXT_ID
 
 # Link texts that decorate an entry rather than name a paper.
 _DECORATIONS = frozenset(
@@ -77,20 +84,6 @@ _TAG = re.compile(r"<[^>]+>")
 _KBD = re.compile(r"<kbd>(.*?)</kbd>", re.IGNORECASE)
 
 
-def normalize_arxiv_id(text: str) -> str | None:
-    """The arXiv id (no version) that `text` names, or None.
-
-    Accepts /abs/ and /pdf/ URLs (with or without .pdf, vN, www. or export., junk after
-    the PDF name), `arXiv:ID` citations and bare ids; new style YYMM.NNNN(N) and old
-    style archive/YYMMNNN.
-    """
-    for pattern in (_URL_ID, _TEXT_ID, _BARE_ID):
-        match = pattern.search(text)
-        if match:
-            return match.group("id")
-    return None
-
-
 @dataclass
 class _Draft:
     """An entry being assembled while the walk goes on."""
@@ -133,8 +126,72 @@ class _Walk:
         return (*path, self.group) if self.group else path
 
 
+@dataclass(frozen=True)
+class ListReading:
+    """One list read: its entries, and the lines that mention a paper but gave no entry.
+
+    `skipped` holds 1-based line numbers of lines naming an arXiv id, or linking a paper
+    page (doi.org, openreview.net, CVF, ...), none of whose ids or paper links is in an entry.
+    """
+
+    entries: tuple[CuratedEntry, ...]
+    skipped: tuple[int, ...]
+
+    @property
+    def with_id(self) -> int:
+        return sum(1 for e in self.entries if e.arxiv_id)
+
+    def summary(self, *, verbose: bool = False) -> str:
+        """One line: entries, with and without an arXiv id, lines skipped (their numbers if verbose)."""
+        line = (
+            f"{len(self.entries)} entries: {self.with_id} with an arXiv id, "
+            f"{len(self.entries) - self.with_id} without (title only); "
+            f"{len(self.skipped)} lines mention a paper link or an arXiv id but gave no entry"
+        )
+        if self.skipped and verbose:
+            return f"{line}: lines {', '.join(map(str, self.skipped))}"
+        return line + (" (-v lists them)" if self.skipped else "")
+
+
+def read(markdown: str, source: str) -> ListReading:
+    """Every paper entry of one curated list and the lines that gave none (see ListReading)."""
+    entries = parse(markdown, source)
+    return ListReading(tuple(entries), tuple(_skipped(markdown, entries)))
+
+
 def parse(markdown: str, source: str) -> list[CuratedEntry]:
-    """Every paper entry of one curated list, in document order."""
+    """Every paper entry of one curated list, in document order (see the module docstring)."""
+    own = _parse_links(markdown, source)
+    blocks = list(listentries.read(listblocks.blocks(markdown), source).entries)
+    primary, other = (own, blocks) if _titled(own) >= _titled(blocks) else (blocks, own)
+    known = {e.arxiv_id for e in primary if e.arxiv_id and is_real_title(e.title)}
+    extra = [e for e in other if e.arxiv_id and e.arxiv_id not in known and is_real_title(e.title)]
+    if extra:
+        missing = {e.arxiv_id for e in extra}
+        primary = [e for e in primary if not (e.arxiv_id in missing and not is_real_title(e.title))]
+    return primary + extra
+
+
+def _titled(entries: Sequence[CuratedEntry]) -> int:
+    return len({e.arxiv_id for e in entries if e.arxiv_id and is_real_title(e.title)})
+
+
+def _skipped(markdown: str, entries: Sequence[CuratedEntry]) -> list[int]:
+    ids = {e.arxiv_id for e in entries if e.arxiv_id}
+    urls = {u for e in entries for u in e.urls}
+    skipped = []
+    for number, line in enumerate(markdown.splitlines(), 1):
+        named = set(text_ids(line))
+        links = [u.rstrip(".,;)") for u in BARE_URL.findall(line)]
+        papers = [u for u in links if listentries.paper_host(u)]
+        named |= {i for i in map(url_id, links) if i}
+        if (named or papers) and not (named & ids) and not any(u in urls for u in papers):
+            skipped.append(number)
+    return skipped
+
+
+def _parse_links(markdown: str, source: str) -> list[CuratedEntry]:
+    """The link-entry reader: the three shapes of the module docstring."""
     tokens = MarkdownIt("commonmark").parse(markdown)
     walk = _Walk()
     for index, token in enumerate(tokens):
@@ -270,7 +327,7 @@ def _kbd(draft: _Draft, raw: str) -> None:
 
 def _finish(draft: _Draft, source: str) -> CuratedEntry:
     title, year = _clean_title(draft.title)
-    arxiv_id = next((i for i in map(_url_id, draft.urls) if i), None) or draft.cited_id
+    arxiv_id = next((i for i in map(url_id, draft.urls) if i), None) or draft.cited_id
     return CuratedEntry(
         title=title,
         source=source,
@@ -281,11 +338,6 @@ def _finish(draft: _Draft, source: str) -> CuratedEntry:
         section=draft.section,
         text=" ".join(draft.text),
     )
-
-
-def _url_id(url: str) -> str | None:
-    match = _URL_ID.search(url)
-    return match.group("id") if match else None
 
 
 def _clean_title(raw: str) -> tuple[str, int | None]:

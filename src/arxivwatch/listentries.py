@@ -1,0 +1,299 @@
+"""Entries from blocks: which link is the paper, which span is its title.
+
+Our own rules, for what no library knows. A block (list item, table row, paragraph,
+HTML element) that names an arXiv id or links a paper page is one entry; the title is,
+in order of preference: the title column of a table row; a bold or italic link whose text
+is a title; a bold span that is a title (`**Title**`, `"**Title**."`); any link whose
+text is a title; a link's title attribute; the first sentence of a plain citation
+(`Title. Authors. arXiv:ID`). A block with an id but no title (`- arxiv: URL` under a
+`**Title**` line, "Papers with Code" style) takes the bold title line above it. A title is
+never a decoration ("arXiv", "paper", "[pdf]", "code"), a venue ("CVPR 2025") or a URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from arxivwatch.arxiv_ids import BARE_URL, text_ids, url_id
+from arxivwatch.listblocks import Block, Span
+from arxivwatch.models import CuratedEntry
+
+DECORATIONS = frozenset(
+    "paper papers pdf notes note github code site link repo vid video talk slides blog tbp playlist "
+    "playlists coursera followlist sub project projectpage page web website arxiv demo checkpoint source "
+    "dataset data model homepage supp suppl supplementary poster bib bibtex abstract openreview youtube "
+    "huggingface hf doi html official unofficial pytorch tensorflow none here more"
+    .split()
+)
+# Hosts whose pages are a paper (so an entry without an arXiv id is still a paper entry).
+PAPER_HOSTS = (
+    "doi.org",
+    "openreview.net",
+    "thecvf.com",
+    "papers.nips.cc",
+    "proceedings.neurips.cc",
+    "proceedings.mlr.press",
+    "aclanthology.org",
+    "ieeexplore.ieee.org",
+    "dl.acm.org",
+    "link.springer.com",
+    "sciencedirect.com",
+    "nature.com",
+    "ojs.aaai.org",
+    "ijcai.org",
+    "semanticscholar.org",
+    "researchgate.net",
+    "biorxiv.org",
+    "medrxiv.org",
+)
+_TITLE_COLUMNS = ("title", "paper", "name", "model", "method")
+_VENUES = (
+    "arxiv|preprint|cvpr|cvprw|iccv|iccvw|eccv|eccvw|wacv|bmvc|accv|neurips|nips|iclr|icml|aaai|ijcai|"
+    "miccai|isbi|midl|tpami|pami|tip|tmi|media|ijcv|jmlr|tmlr|tog|siggraph|acl|emnlp|naacl|coling|kdd|"
+    "www|sigir|wsdm|cikm|icra|iros|rss|corl|icassp|interspeech|mm|acmmm|tcsvt|tnnls|nature|science"
+)
+_VENUE = re.compile(
+    rf"^(?:{_VENUES})\s*'?(?:19|20)?(?:\d{{2}})?(?:\s+(?:oral|highlight|spotlight|workshop|findings))?$",
+    re.IGNORECASE,
+)
+_DATE = re.compile(r"^[\d\s./\-:]+$")
+_KEY_VALUE = re.compile(r"^[^:]{1,30}:\s*(?:\S+://\S*|none|n/a|-)?\s*$", re.IGNORECASE)
+_LABEL = re.compile(r"^[^:]{1,30}:$")
+_LEADING = re.compile(r"^[^\w\"“(\[]+|^\d+\s*[.)]\s+")
+_SENTENCE = re.compile(r"(?:(?<=\w\w)|(?<=[)\]?!]))[.?!](?:\s+|$)(?=[A-Z\[(]|$)")
+_AUTHORS = re.compile(r"\bet al\b|^(?:[A-Z][\w'\-]+,\s*(?:[A-Z]\.\s*)+,?\s*)+$")
+
+
+def is_real_title(text: str) -> bool:
+    """True when `text` can name a paper: not a decoration, a venue, a date, a label or a URL."""
+    value = " ".join(text.split()).strip(" .,;:*[]()\"'“”")
+    letters = sum(ch.isalpha() for ch in value)
+    if letters < 2 or "://" in value or value.lower().startswith("www."):
+        return False
+    words = re.sub(r"[^a-z ]", "", value.lower()).split()
+    if not words or " ".join(words).replace(" ", "") in DECORATIONS or set(words) <= DECORATIONS:
+        return False
+    if _DATE.match(value) or _LABEL.match(text.strip()) or _AUTHORS.search(value):
+        return False
+    return not _VENUE.match(value)
+
+
+def clean_title(text: str) -> str:
+    """Whitespace folded; list numbers, emoji, quotes and the closing full stop dropped."""
+    value = " ".join(text.split())
+    value = _LEADING.sub("", value).strip()
+    value = value.strip(" *_\"“”'")
+    if value.endswith(".") and not value.endswith(".."):
+        value = value[:-1]
+    return value.strip(" ,;:\"“”'").strip()
+
+
+@dataclass
+class _Open:
+    """The entry a title line above opened, which later id blocks fill in."""
+
+    title: str
+    section: tuple[str, ...]
+    draft: _Draft | None = None
+
+
+@dataclass
+class _Draft:
+    title: str
+    section: tuple[str, ...]
+    line: int
+    urls: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the block reader found: entries (with their first source line) in document order."""
+
+    entries: tuple[CuratedEntry, ...]
+    lines: tuple[int, ...]
+
+
+def read(blocks: Sequence[Block], source: str) -> Reading:
+    """Every paper entry of the blocks: one per block naming a paper, titled by the rules above."""
+    drafts: list[_Draft] = []
+    pending: _Open | None = None
+    section: tuple[str, ...] = ()
+    for block in blocks:
+        if block.section != section:
+            section, pending = block.section, None
+        for part in _split(block):
+            urls = _urls(part)
+            ids = list(dict.fromkeys([i for i in map(url_id, urls) if i] + text_ids(_text(part))))
+            paper = ids or any(paper_host(u) for u in urls)
+            title = _title(part, block)
+            if not paper:
+                line = _title_line(part)
+                if line:
+                    pending = _Open(line, block.section)
+                continue
+            if title is None and pending is not None:
+                known = pending.draft is not None and pending.draft.ids
+                if pending.draft is None or (known and ids and ids[0] not in pending.draft.ids):
+                    # a second arXiv id under one title (a journal version) is an entry of its own
+                    pending.draft = _Draft(pending.title, pending.section, part[0].line)
+                    drafts.append(pending.draft)
+                pending.draft.urls.extend(urls)
+                pending.draft.ids.extend(ids)
+                continue
+            if title is None:
+                continue
+            pending = None
+            drafts.append(_Draft(title, block.section, part[0].line, urls, ids, _notes(part, title)))
+    entries = tuple(_entry(d, source) for d in drafts)
+    return Reading(entries, tuple(d.line for d in drafts))
+
+
+def _entry(draft: _Draft, source: str) -> CuratedEntry:
+    year = re.search(r"\b(19[5-9]\d|20[0-4]\d)\b", draft.text)
+    return CuratedEntry(
+        title=draft.title,
+        source=source,
+        urls=tuple(dict.fromkeys(draft.urls)),
+        arxiv_id=draft.ids[0] if draft.ids else None,
+        year=int(year.group(1)) if year else None,
+        section=draft.section,
+        text=draft.text,
+    )
+
+
+def _split(block: Block) -> list[list[Span]]:
+    """The block, or its lines when two or more lines each name their own arXiv id."""
+    lines: list[list[Span]] = [[]]
+    for span in block.spans:
+        if span.is_break and block.kind != "row":
+            lines.append([])
+        else:
+            lines[-1].append(span)
+    named = [line for line in lines if _ids(line)]
+    distinct = {tuple(_ids(line)) for line in named}
+    if len(named) >= 2 and len(distinct) == len(named) and all(_title(line, block) for line in named):
+        return named
+    return [[span for span in block.spans if span.text.strip() or span.is_break]] if block.spans else []
+
+
+def _ids(spans: Sequence[Span]) -> list[str]:
+    return [i for i in map(url_id, _urls(spans)) if i] + text_ids(_text(spans))
+
+
+def _urls(spans: Sequence[Span]) -> list[str]:
+    urls: list[str] = []
+    for span in spans:
+        if span.href and not span.href.startswith("#"):
+            urls.append(span.href)
+        elif not span.href:
+            urls.extend(m.group(0).rstrip(".,;") for m in BARE_URL.finditer(span.text))
+    return list(dict.fromkeys(urls))
+
+
+def _text(spans: Sequence[Span]) -> str:
+    return "".join(span.text for span in spans)
+
+
+def paper_host(url: str) -> bool:
+    """True when `url` is on a host whose pages are papers (PAPER_HOSTS)."""
+    host = urlsplit(url).netloc.lower()
+    return bool(host) and any(host == h or host.endswith("." + h) for h in PAPER_HOSTS)
+
+
+def _title(spans: Sequence[Span], block: Block) -> str | None:
+    """The paper's title in these spans by the rules of the module docstring, or None."""
+    candidates: list[str] = []
+    if block.kind == "row":
+        candidates += _row_titles(spans, block.header)
+    links = _runs(spans, lambda s: s.href)
+    bold = _runs(spans, lambda s: s.bold)
+    candidates += [t for t, first in links if first.bold or first.italic]
+    candidates += [t for t, _ in bold]
+    candidates += [t for t, _ in links]
+    candidates += [s.title for s in spans if s.title]
+    candidates += _quoted(spans)
+    if block.kind != "row":
+        candidates += _first_sentence(spans)
+    for candidate in candidates:
+        title = clean_title(candidate)
+        if is_real_title(title) and len(title) >= 4:
+            return title
+    return None
+
+
+def _runs(spans: Sequence[Span], key: object) -> list[tuple[str, Span]]:
+    """Consecutive spans sharing a truthy key (one link, one bold run): their text and first span."""
+    runs: list[tuple[str, Span]] = []
+    getter = key if callable(key) else None
+    assert getter is not None
+    current: list[Span] = []
+    for span in [*spans, Span("")]:
+        value = getter(span) if span.text else None
+        if current and (not value or value != getter(current[0])):
+            runs.append(("".join(s.text for s in current), current[0]))
+            current = []
+        if value:
+            current.append(span)
+    return runs
+
+
+def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
+    cells: dict[int, list[Span]] = {}
+    for span in spans:
+        cells.setdefault(span.cell, []).append(span)
+    order = sorted(cells)
+    names = [h.lower() for h in header]
+    offset = len(names) - len(order)  # a rowspan cell above shortens the row from the left
+    preferred = []
+    for column in _TITLE_COLUMNS:
+        for position, name in enumerate(names):
+            if column in name.split() or name == column:
+                index = position - offset if offset > 0 else position
+                if 0 <= index < len(order):
+                    preferred.append(order[index])
+    chosen = list(dict.fromkeys(preferred)) + order
+    texts = []
+    for cell in chosen:
+        cell_spans = cells[cell]
+        lines = "".join(s.text for s in cell_spans).split("\n")
+        texts.extend(line for line in lines if line.strip())
+    return texts
+
+
+def _quoted(spans: Sequence[Span]) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"[\"“]([^\"”]{8,})[\"”]", _text(spans))]
+
+
+def _first_sentence(spans: Sequence[Span]) -> list[str]:
+    """The text before the first sentence end, links cut out: `Title. Authors. arXiv:ID`."""
+    plain = "".join(s.text if not s.href else " " for s in spans).split("\n")
+    for line in plain:
+        text = line.strip()
+        if not text or _KEY_VALUE.match(text):
+            continue
+        end = _SENTENCE.search(text)
+        head = text[: end.start()] if end else re.split(r"\s\[|\s\(|arXiv", text)[0]
+        return [head]
+    return []
+
+
+def _title_line(spans: Sequence[Span]) -> str | None:
+    """A one-line, mostly bold, link-free block (`**Title**`) that can title the id blocks after it."""
+    shown = [s for s in spans if s.text.strip()]
+    if not shown or any(s.href for s in shown) or any(s.is_break for s in spans[:-1] if s.text):
+        return None
+    bold = sum(len(s.text.strip()) for s in shown if s.bold)
+    if bold < 0.8 * sum(len(s.text.strip()) for s in shown):
+        return None
+    title = clean_title(_text(shown))
+    return title if is_real_title(title) and len(title.split()) >= 2 else None
+
+
+def _notes(spans: Sequence[Span], title: str) -> str:
+    text = " ".join(" ".join(s.text for s in spans if not s.is_break).split())
+    return "" if text.strip(" .") == title else text
