@@ -91,10 +91,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_lists_show(args: argparse.Namespace) -> int:
     """Print the entries parsed from one curated list (a file or a URL), one JSON
-    object per line: arxiv_id, title, urls, year, venue, section, text, source."""
+    object per line: arxiv_id, title, urls, year, venue, section, text, source. A
+    summary goes to stderr: entries with and without an arXiv id, and lines that
+    mention a paper but gave no entry (their numbers with -v)."""
     from arxivwatch.jobs import learn
 
-    learn.show_list(_config(args), args.path_or_url)
+    learn.show_list(_config(args), args.path_or_url, verbose=args.verbose)
     return 0
 
 

@@ -126,6 +126,13 @@ class _Walk:
         return (*path, self.group) if self.group else path
 
 
+LOOKED_FOR = (
+    "list items, table rows, paragraphs and HTML elements that link a paper (arxiv.org abs/pdf/html, "
+    "huggingface.co/papers, alphaxiv.org, doi.org, openreview.net, thecvf.com, ...) or cite arXiv:ID, "
+    "with a title in a link, bold text, a table's title column or a citation's first sentence"
+)
+
+
 @dataclass(frozen=True)
 class ListReading:
     """One list read: its entries, and the lines that mention a paper but gave no entry.
@@ -136,6 +143,12 @@ class ListReading:
 
     entries: tuple[CuratedEntry, ...]
     skipped: tuple[int, ...]
+    mentioned: frozenset[str] = frozenset()  # every arXiv id the text names
+
+    @property
+    def recovered(self) -> frozenset[str]:
+        """The mentioned ids that some entry carries."""
+        return self.mentioned & {e.arxiv_id for e in self.entries if e.arxiv_id}
 
     @property
     def with_id(self) -> int:
@@ -146,7 +159,8 @@ class ListReading:
         line = (
             f"{len(self.entries)} entries: {self.with_id} with an arXiv id, "
             f"{len(self.entries) - self.with_id} without (title only); "
-            f"{len(self.skipped)} lines mention a paper link or an arXiv id but gave no entry"
+            f"{len(self.skipped)} {'line mentions' if len(self.skipped) == 1 else 'lines mention'} "
+            "a paper link or an arXiv id but gave no entry"
         )
         if self.skipped and verbose:
             return f"{line}: lines {', '.join(map(str, self.skipped))}"
@@ -156,7 +170,8 @@ class ListReading:
 def read(markdown: str, source: str) -> ListReading:
     """Every paper entry of one curated list and the lines that gave none (see ListReading)."""
     entries = parse(markdown, source)
-    return ListReading(tuple(entries), tuple(_skipped(markdown, entries)))
+    mentioned = frozenset(text_ids(markdown)) | {i for i in map(url_id, BARE_URL.findall(markdown)) if i}
+    return ListReading(tuple(entries), tuple(_skipped(markdown, entries)), mentioned)
 
 
 def parse(markdown: str, source: str) -> list[CuratedEntry]:

@@ -9,6 +9,7 @@ source line. Which span is the title is decided elsewhere (listentries).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -16,6 +17,9 @@ from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+# markdown-it-py logs every block rule it tries at DEBUG: `-v` must show our lines, not those.
+logging.getLogger("markdown_it").setLevel(logging.INFO)
 
 Kind = Literal["item", "paragraph", "row", "html"]
 
@@ -86,6 +90,8 @@ class _Styled:
         elif name == "a":
             values = dict(attrs)
             self.link = None if end or not values.get("href") else (values["href"] or "", values.get("title"))
+            if self.link:
+                self.spans.append(Span("", self.link[0], line=self.line, cell=self.cell, title=self.link[1]))
         elif name == "br" or (name in _HTML_BLOCKS and end):
             self.newline()
 
@@ -198,6 +204,7 @@ def _inline(token: Token, spans: list[Span], line: int, cell: int = -1) -> None:
         elif kind == "link_open":
             title = child.attrs.get("title")
             styled.link = (str(child.attrs.get("href", "")), str(title) if title else None)
+            spans.append(Span("", styled.link[0], line=styled.line, cell=cell, title=styled.link[1]))
         elif kind == "link_close":
             styled.link = None
         elif kind in ("strong_open", "strong_close"):

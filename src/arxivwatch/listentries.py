@@ -13,7 +13,7 @@ never a decoration ("arXiv", "paper", "[pdf]", "code"), a venue ("CVPR 2025") or
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -21,13 +21,14 @@ from arxivwatch.arxiv_ids import BARE_URL, text_ids, url_id
 from arxivwatch.listblocks import Block, Span
 from arxivwatch.models import CuratedEntry
 
-DECORATIONS = frozenset(
+_DECORATION_WORDS = (
     "paper papers pdf notes note github code site link repo vid video talk slides blog tbp playlist "
     "playlists coursera followlist sub project projectpage page web website arxiv demo checkpoint source "
     "dataset data model homepage supp suppl supplementary poster bib bibtex abstract openreview youtube "
     "huggingface hf doi html official unofficial pytorch tensorflow none here more"
-    .split()
 )
+# Link texts that decorate an entry rather than name a paper.
+DECORATIONS = frozenset(_DECORATION_WORDS.split())
 # Hosts whose pages are a paper (so an entry without an arXiv id is still a paper entry).
 PAPER_HOSTS = (
     "doi.org",
@@ -201,8 +202,12 @@ def _text(spans: Sequence[Span]) -> str:
 
 def paper_host(url: str) -> bool:
     """True when `url` is on a host whose pages are papers (PAPER_HOSTS)."""
-    host = urlsplit(url).netloc.lower()
-    return bool(host) and any(host == h or host.endswith("." + h) for h in PAPER_HOSTS)
+    parts = urlsplit(url)
+    host = parts.netloc.lower()
+    if not host or not any(host == h or host.endswith("." + h) for h in PAPER_HOSTS):
+        return False
+    # a paper's page has an identifier in its path or query; a site's front page has none
+    return any(ch.isdigit() for ch in parts.path + parts.query) and "/media/" not in parts.path.lower()
 
 
 def _title(spans: Sequence[Span], block: Block) -> str | None:
@@ -226,15 +231,13 @@ def _title(spans: Sequence[Span], block: Block) -> str | None:
     return None
 
 
-def _runs(spans: Sequence[Span], key: object) -> list[tuple[str, Span]]:
+def _runs(spans: Sequence[Span], key: Callable[[Span], object]) -> list[tuple[str, Span]]:
     """Consecutive spans sharing a truthy key (one link, one bold run): their text and first span."""
     runs: list[tuple[str, Span]] = []
-    getter = key if callable(key) else None
-    assert getter is not None
     current: list[Span] = []
     for span in [*spans, Span("")]:
-        value = getter(span) if span.text else None
-        if current and (not value or value != getter(current[0])):
+        value = key(span) if span.text else None
+        if current and (not value or value != key(current[0])):
             runs.append(("".join(s.text for s in current), current[0]))
             current = []
         if value:
@@ -257,7 +260,7 @@ def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
                 if 0 <= index < len(order):
                     preferred.append(order[index])
     chosen = list(dict.fromkeys(preferred)) + order
-    texts = []
+    texts: list[str] = []
     for cell in chosen:
         cell_spans = cells[cell]
         lines = "".join(s.text for s in cell_spans).split("\n")

@@ -193,6 +193,7 @@ class Metrics:
     threshold: float
     warning: str | None = None
     weak_positives: int = 0  # background papers whose title names a seed (never scored on)
+    measured_on: str = ""  # the text CV quality was measured on: "titles" or "abstracts (N positives)"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ SEED_POSITIVES = True
 WEAK_WEIGHT = 1.0  # sample weight of a weak positive relative to a curated one
 PHRASE_WEIGHT = 0.05  # seed-phrase columns (named once), beside unit-length tf-idf rows
 FULL_TEXT_WORDS = 50  # a curated text this long holds an abstract or notes, not just a title
+MIN_ENRICHED = 20  # full-text positives needed to measure quality on abstracts rather than on titles
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,25 @@ def train(
         features, matrix = fit_features(texts, phrases)
         step()
         entry_rows, background_rows = matrix[: len(items)], matrix[len(items) :]
+        # Title-only rows, so quality can be measured like for like (see _cv_quality).
+        entry_titles = features.transform([item.title for item in items])
+        background_titles = features.transform([p.title for p in negatives])
         scorers: dict[str, ProfileModel] = {}
         metrics: dict[str, Metrics] = {}
         for profile in profiles:
             positive = np.array([_labelled(item, profile) for item in items], dtype=bool)
             seeded = [matches_seeds(p.title, profile.seeds) for p in negatives]
             weak = _weak_positives(features, negatives, seeded)
+            kept = ~np.array(seeded, dtype=bool)
             scorers[profile.name], metrics[profile.name] = fit_profile(
                 entry_rows[positive],
-                background_rows[~np.array(seeded, dtype=bool)],
+                background_rows[kept],
                 np.flatnonzero(positive),
                 weak=weak,
                 seed_columns=features.phrase_columns(profile.seeds),
                 seed_unit=features.phrase_weight or 1.0,
                 full_text=np.array([_full_text(item) for item in items], dtype=bool)[positive],
+                titles=(entry_titles[positive], background_titles[kept]),
             )
             step()
     return Model(
@@ -148,6 +154,7 @@ def fit_profile(
     seed_columns: np.ndarray | None = None,
     seed_unit: float = 1.0,
     full_text: np.ndarray | None = None,
+    titles: tuple[csr_matrix, csr_matrix] | None = None,
 ) -> tuple[ProfileModel, Metrics]:
     """A calibrated classifier of positives (and weak positives) against negatives.
 
@@ -156,7 +163,9 @@ def fit_profile(
     weak positives' abstracts) when there are enough of them; metrics and threshold use
     the curated positives and the negatives only, out of fold: weak positives help fit
     and calibrate but are never scored as evidence of quality. `seed_unit` is the value
-    a seed column takes when its phrase is named once (see ProfileModel.hits).
+    a seed column takes when its phrase is named once (see ProfileModel.hits). `titles`
+    holds the positives' and negatives' title-only rows, for like-for-like quality
+    (see _cv_quality).
     """
     import scipy.sparse as sp
 
@@ -181,12 +190,22 @@ def fit_profile(
         model = ProfileModel(coef, intercept, 1.0, 0.0, positive_rows)
         metrics = Metrics(count, negatives.shape[0], None, None, DEFAULT_THRESHOLD, warning)
         return model, replace(metrics, weak_positives=n_weak)
-    decisions = _out_of_fold(x, y, weights)
+    title_x = (
+        None
+        if titles is None
+        else sp.vstack([titles[0]] + ([weak] if weak is not None else []) + [titles[1]]).tocsr()
+    )
+    decisions, title_decisions = _out_of_fold(x, y, weights, title_x)
     calibrating = _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text)
     slope, seed_weight, offset = _platt(decisions[calibrating], hits[calibrating], y[calibrating])
     built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns, seed_unit)
     calibrated = built.calibrate(decisions, hits)
-    metrics = _metrics(calibrated[judged], y[judged])
+    full = np.zeros(count, bool) if full_text is None else np.asarray(full_text, bool)
+    if title_x is not None and title_decisions is not None:
+        title_scores = built.calibrate(title_decisions, seed_hits(title_x, columns, seed_unit))
+    else:
+        title_scores = None
+    metrics = _cv_quality(calibrated, title_scores, y, judged, full)
     # The threshold is applied to new papers, which come with abstracts: choose it on the rows
     # the calibration was fitted on (full-text positives), not on bare curated titles.
     threshold = _metrics(calibrated[calibrating], y[calibrating]).threshold
@@ -227,10 +246,38 @@ def _fit(x: csr_matrix, y: FloatArray, weights: FloatArray) -> tuple[FloatArray,
     return np.asarray(classifier.coef_[0], dtype=np.float64), float(classifier.intercept_[0])
 
 
-def _out_of_fold(x: csr_matrix, y: FloatArray, weights: FloatArray) -> FloatArray:
+def _cv_quality(
+    calibrated: FloatArray,
+    title_scores: FloatArray | None,
+    y: FloatArray,
+    judged: np.ndarray,
+    full: np.ndarray,
+) -> Metrics:
+    """Cross-validated quality on like-for-like text, and which text it was measured on.
+
+    Negatives are background papers with abstracts. With at least MIN_ENRICHED full-text
+    positives (enriched by arXiv metadata, or listed with notes), quality is measured on
+    those against the negatives' full texts ("abstracts"); otherwise every positive's title
+    is scored against the negatives' titles ("titles"). A bare title scored against full
+    abstracts would measure text length, not the topic.
+    """
+    n_full = int(full.sum())
+    if n_full >= MIN_ENRICHED or title_scores is None:
+        rows = judged & np.r_[full, np.ones(len(y) - len(full), bool)] if n_full >= MIN_ENRICHED else judged
+        label = f"abstracts ({n_full} positives)" if n_full >= MIN_ENRICHED else "mixed"
+        return replace(_metrics(calibrated[rows], y[rows]), measured_on=label)
+    return replace(_metrics(title_scores[judged], y[judged]), measured_on="titles")
+
+
+def _out_of_fold(
+    x: csr_matrix, y: FloatArray, weights: FloatArray, alt: csr_matrix | None = None
+) -> tuple[FloatArray, FloatArray | None]:
+    """Out-of-fold decision values of x's rows, and of alt's rows (the same papers as other
+    text, e.g. titles only) under the same fold models."""
     from sklearn.model_selection import StratifiedKFold
 
     decisions = np.zeros(len(y))
+    alt_decisions = None if alt is None else np.zeros(len(y))
     folds = StratifiedKFold(n_splits=min(FOLDS, int(y.sum())), shuffle=True, random_state=0)
     splits = list(folds.split(np.zeros(len(y)), y))
 
@@ -238,11 +285,13 @@ def _out_of_fold(x: csr_matrix, y: FloatArray, weights: FloatArray) -> FloatArra
         train_rows, test_rows = split
         coef, intercept = _fit(x[train_rows], y[train_rows], weights[train_rows])
         decisions[test_rows] = x[test_rows] @ coef + intercept
+        if alt is not None and alt_decisions is not None:
+            alt_decisions[test_rows] = alt[test_rows] @ coef + intercept
 
     # SGD releases the GIL, so threads put both cores to work without copies.
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         list(pool.map(one, splits))
-    return decisions
+    return decisions, alt_decisions
 
 
 def _platt(decisions: FloatArray, hits: FloatArray, y: FloatArray) -> tuple[float, float, float]:

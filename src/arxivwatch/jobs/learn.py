@@ -18,13 +18,17 @@ from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
+    from arxivwatch.curated import ListReading
     from arxivwatch.lists import LoadedList
-    from arxivwatch.model import Model
+    from arxivwatch.model import Metrics, Model
     from arxivwatch.store import Store
 
 log = logging.getLogger("arxivwatch.train")
 
 BACKGROUND_LIMIT = 20_000  # papers from the store used as negatives, newest first
+TOP_UP_BELOW = 3_000  # while the store holds fewer papers, the bundled feed's papers join the negatives
+QUALITY_FLOOR = 0.5  # cross-validated average precision under which `train` says what to do
+RECOVERY_FLOOR = 0.9  # a list whose entries cover fewer of the arXiv ids it mentions is warned about
 LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
 
 
@@ -40,14 +44,28 @@ def sample_papers() -> list[Paper]:
     return list(parse_feed(sample_feed(), source="bundled sample feed").papers)
 
 
-def show_list(config: Config, path_or_url: str, out: IO[str] | None = None) -> int:
-    """Print one curated list's entries as JSON lines; returns how many."""
+def show_list(
+    config: Config,
+    path_or_url: str,
+    out: IO[str] | None = None,
+    *,
+    err: IO[str] | None = None,
+    verbose: bool = False,
+) -> int:
+    """Print one curated list's entries as JSON lines, then a one-line summary on `err`
+    (entries, with and without an arXiv id, lines that gave no entry: their numbers when
+    `verbose`); returns how many entries. ListError (exit 2) when nothing is recognised."""
+    from arxivwatch import curated
+
     out = out or sys.stdout
-    loaded = _load_lists(config, [path_or_url], offline=False)
-    entries = _parse(loaded)
-    for entry in entries:
+    [loaded] = _load_lists(config, [path_or_url], offline=False)
+    reading = curated.read(loaded.text, loaded.source)
+    _require_entries(loaded, reading)
+    for entry in reading.entries:
         out.write(json.dumps(entry.as_json(), ensure_ascii=False) + "\n")
-    return len(entries)
+    out.flush()
+    print(f"{loaded.source}: {reading.summary(verbose=verbose)}", file=err or sys.stderr)
+    return len(reading.entries)
 
 
 def train(
@@ -69,7 +87,7 @@ def train(
     entries = _parse(loaded)
     with open_store(config, clock) as store:
         metadata = _metadata(config, store, entries, offline=offline, clock=clock)
-        background = store.recent_papers(BACKGROUND_LIMIT) or sample_papers()
+        background = _background(store.recent_papers(BACKGROUND_LIMIT))
     model = trainer.train(
         entries,
         profiles,
@@ -79,7 +97,8 @@ def train(
         progress=sys.stderr.isatty(),
     )
     model_io.save(model, config.model_path)
-    print_metrics(model, out or sys.stdout)
+    listed = {e.arxiv_id for e in entries if e.arxiv_id}
+    print_metrics(model, out or sys.stdout, enriched=(len(listed & metadata.keys()), len(listed)))
     log.info("model saved to %s", config.model_path)
     return model
 
@@ -199,14 +218,17 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
         console.print(table)
 
 
-def print_metrics(model: Model, out: IO[str]) -> None:
-    """Per profile: positives, negatives, cross-validated AP and P@10, threshold, warnings."""
+def print_metrics(model: Model, out: IO[str], *, enriched: tuple[int, int] | None = None) -> None:
+    """Per profile: positives, negatives, cross-validated AP and P@10 and the text they were
+    measured on, threshold; then "enriched N of M listed ids" and the warnings (a profile
+    under QUALITY_FLOOR gets one saying why and what would fix it)."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="arxivwatch model", title_justify="left")
-    for column in ("profile", "positives", "negatives", "CV avg precision", "CV P@10", "threshold"):
-        table.add_column(column, justify="left" if column == "profile" else "right")
+    columns = ("profile", "positives", "negatives", "CV avg precision", "CV P@10", "CV on", "threshold")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("profile", "CV on") else "right")
     warnings = []
     for name, m in model.metrics.items():
         table.add_row(
@@ -215,14 +237,37 @@ def print_metrics(model: Model, out: IO[str]) -> None:
             str(m.negatives),
             _fmt(m.average_precision, 3),
             _fmt(m.precision_at_10, 2),
+            m.measured_on or "all rows",
             f"{m.threshold:.2f}",
         )
         if m.warning:
             warnings.append(f"warning: {name}: {m.warning}")
-    console = Console(file=out, width=100, highlight=False)
+        elif m.average_precision is not None and m.average_precision < QUALITY_FLOOR:
+            warnings.append(f"warning: {name}: {_weak_profile(m, enriched)}")
+    console = Console(file=out, width=110, highlight=False)
     console.print(table)
+    console.print(
+        "CV on: the text cross-validation scored, like for like: titles (each listed paper's title "
+        "against the background papers' titles) or abstracts (enriched positives against full texts).",
+        markup=False,
+    )
+    if enriched is not None:
+        console.print(f"enriched {enriched[0]} of {enriched[1]} listed ids with arXiv metadata", markup=False)
     for line in warnings:
         console.print(line, markup=False)
+
+
+def _weak_profile(m: Metrics, enriched: tuple[int, int] | None) -> str:
+    """Why a profile's cross-validated quality is under the floor, and what would fix it."""
+    ap = f"cross-validated average precision {m.average_precision:.2f} is below {QUALITY_FLOOR}"
+    if m.positives < 30:
+        return f"{ap} with only {m.positives} positives; add papers of this topic to the lists"
+    if m.measured_on == "titles" and (enriched is None or enriched[0] < enriched[1]):
+        return f"{ap} on titles alone; run `arxivwatch train` online so listed ids get their abstracts"
+    return (
+        f"{ap}; its listed papers look like the background: check the profile's sections and seed "
+        "phrases, or add more papers of this topic to the lists"
+    )
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -248,18 +293,48 @@ def _load_lists(config: Config, sources: Iterable[str], *, offline: bool) -> lis
 
 
 def _parse(loaded: Sequence[LoadedList]) -> list[CuratedEntry]:
+    """Every list's entries; a warning per list whose entries cover under 90% of its ids."""
     from arxivwatch import curated
 
     entries: list[CuratedEntry] = []
     for item in loaded:
-        parsed = curated.parse(item.text, item.source)
-        if not parsed:
-            raise ListError(
-                f"{item.source}: no paper entries found",
-                hint="is it a markdown list of paper links? see `arxivwatch lists show`",
+        reading = curated.read(item.text, item.source)
+        _require_entries(item, reading)
+        found, mentioned = len(reading.recovered), len(reading.mentioned)
+        if mentioned and found < RECOVERY_FLOOR * mentioned:
+            log.warning(
+                "%s: entries found for only %d of the %d arXiv ids it mentions (%.0f%%); "
+                "see `arxivwatch lists show -v %s` for the lines skipped",
+                item.source,
+                found,
+                mentioned,
+                100 * found / mentioned,
+                item.source,
             )
-        entries.extend(parsed)
+        entries.extend(reading.entries)
     return entries
+
+
+def _require_entries(item: LoadedList, reading: ListReading) -> None:
+    """ListError (exit 2) naming what was looked for, when a list gave no entry at all."""
+    from arxivwatch.curated import LOOKED_FOR
+
+    if not reading.entries:
+        mentions = f" ({len(reading.skipped)} lines mention a paper but gave none)" if reading.skipped else ""
+        raise ListError(f"{item.source}: no paper entries found{mentions}", hint=f"looked for {LOOKED_FOR}")
+
+
+def _background(stored: list[Paper]) -> list[Paper]:
+    """The negatives: the stored papers, topped up with the bundled feed's while the store is small."""
+    if len(stored) >= TOP_UP_BELOW:
+        return stored
+    ids = {p.id for p in stored}
+    extra = [p for p in sample_papers() if p.id not in ids]
+    if stored:
+        log.info(
+            "the store holds %d papers; %d of the bundled feed join the negatives", len(stored), len(extra)
+        )
+    return stored + extra
 
 
 def _metadata(
