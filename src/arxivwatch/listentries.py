@@ -72,7 +72,12 @@ def is_real_title(text: str) -> bool:
     """True when `text` can name a paper: not a decoration, a venue, a date, a label or a URL."""
     value = " ".join(text.split()).strip(" .,;:*[]()\"'“”")
     letters = sum(ch.isalpha() for ch in value)
-    if letters < 2 or "://" in value or value.lower().startswith("www."):
+    if (
+        not letters
+        or sum(ch.isalnum() for ch in value) < 2
+        or "://" in value
+        or value.lower().startswith("www.")
+    ):
         return False
     words = re.sub(r"[^a-z ]", "", value.lower()).split()
     if not words or " ".join(words).replace(" ", "") in DECORATIONS or set(words) <= DECORATIONS:
@@ -207,7 +212,8 @@ def paper_host(url: str) -> bool:
     if not host or not any(host == h or host.endswith("." + h) for h in PAPER_HOSTS):
         return False
     # a paper's page has an identifier in its path or query; a site's front page has none
-    return any(ch.isdigit() for ch in parts.path + parts.query) and "/media/" not in parts.path.lower()
+    named = any(ch.isdigit() for ch in parts.path + parts.query) or "id=" in parts.query
+    return named and "/media/" not in parts.path.lower()
 
 
 def _title(spans: Sequence[Span], block: Block) -> str | None:
@@ -226,7 +232,7 @@ def _title(spans: Sequence[Span], block: Block) -> str | None:
         candidates += _first_sentence(spans)
     for candidate in candidates:
         title = clean_title(candidate)
-        if is_real_title(title) and len(title) >= 4:
+        if is_real_title(title):
             return title
     return None
 

@@ -250,11 +250,12 @@ def print_metrics(model: Model, out: IO[str], *, enriched: tuple[int, int] | Non
         "CV on: the text cross-validation scored, like for like: titles (each listed paper's title "
         "against the background papers' titles) or abstracts (enriched positives against full texts).",
         markup=False,
+        soft_wrap=True,
     )
     if enriched is not None:
         console.print(f"enriched {enriched[0]} of {enriched[1]} listed ids with arXiv metadata", markup=False)
     for line in warnings:
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def _weak_profile(m: Metrics, enriched: tuple[int, int] | None) -> str:
