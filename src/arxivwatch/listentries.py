@@ -25,10 +25,15 @@ _DECORATION_WORDS = (
     "paper papers pdf notes note github code site link repo vid video talk slides blog tbp playlist "
     "playlists coursera followlist sub project projectpage page web website arxiv demo checkpoint source "
     "dataset data model homepage supp suppl supplementary poster bib bibtex abstract openreview youtube "
-    "huggingface hf doi html official unofficial pytorch tensorflow none here more"
+    "huggingface hf doi html official unofficial pytorch tensorflow none here more torch keras jax caffe "
+    "mxnet tf paddle implementation leaderboard benchmark"
 )
 # Link texts that decorate an entry rather than name a paper.
 DECORATIONS = frozenset(_DECORATION_WORDS.split())
+# Keys of "Papers with Code" lines (`- intro: CVPR 2015`, `- arxiv: URL`): such a line is never a title.
+_KEYS = DECORATIONS | frozenset(
+    ["intro", "keywords", "keyword", "tags", "authors", "author", "venue", "arixv", "arcxiv", "published"]
+)
 # Hosts whose pages are a paper (so an entry without an arXiv id is still a paper entry).
 PAPER_HOSTS = (
     "doi.org",
@@ -79,8 +84,8 @@ def is_real_title(text: str) -> bool:
         or value.lower().startswith("www.")
     ):
         return False
-    words = re.sub(r"[^a-z ]", "", value.lower()).split()
-    if not words or " ".join(words).replace(" ", "") in DECORATIONS or set(words) <= DECORATIONS:
+    words = re.findall(r"[a-z]+", value.lower())
+    if not words or "".join(words) in DECORATIONS or set(words) <= DECORATIONS:
         return False
     if _DATE.match(value) or _LABEL.match(text.strip()) or _AUTHORS.search(value):
         return False
@@ -224,13 +229,15 @@ def _title(spans: Sequence[Span], block: Block) -> str | None:
     links = _runs(spans, lambda s: s.href)
     bold = _runs(spans, lambda s: s.bold)
     candidates += [t for t, first in links if first.bold or first.italic]
+    candidates += [q for q in _quoted(spans) if len(q.split()) >= 2]
     candidates += [t for t, _ in bold]
     candidates += [t for t, _ in links]
     candidates += [s.title for s in spans if s.title]
-    candidates += _quoted(spans)
     if block.kind != "row":
         candidates += _first_sentence(spans)
     for candidate in candidates:
+        if candidate.strip().startswith("(") and candidate.strip().endswith(")"):
+            continue  # a note in parentheses, `**(VGGNet)**`
         title = clean_title(candidate)
         if is_real_title(title):
             return title
@@ -275,7 +282,7 @@ def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
 
 
 def _quoted(spans: Sequence[Span]) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"[\"“]([^\"”]{8,})[\"”]", _text(spans))]
+    return [m.group(1) for m in re.finditer(r"[\"“]([^\"”]{6,})[\"”]", _text(spans))]
 
 
 def _first_sentence(spans: Sequence[Span]) -> list[str]:
@@ -283,12 +290,19 @@ def _first_sentence(spans: Sequence[Span]) -> list[str]:
     plain = "".join(s.text if not s.href else " " for s in spans).split("\n")
     for line in plain:
         text = line.strip()
-        if not text or _KEY_VALUE.match(text):
+        if not text or _KEY_VALUE.match(text) or _is_key_line(text):
             continue
         end = _SENTENCE.search(text)
         head = text[: end.start()] if end else re.split(r"\s\[|\s\(|arXiv", text)[0]
         return [head]
     return []
+
+
+def _is_key_line(text: str) -> bool:
+    """`intro: CVPR 2015`, `arxiv(PAMI 2016): URL`, `论文/Paper: URL`: a key, not a title."""
+    key = text.split(":", 1)[0] if ":" in text else ""
+    words = re.findall(r"[a-z]+", key.lower())
+    return 0 < len(key) <= 25 and bool(words) and words[0] in _KEYS
 
 
 def _title_line(spans: Sequence[Span]) -> str | None:
