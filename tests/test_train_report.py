@@ -113,14 +113,10 @@ def test_enriched_report_measures_abstracts(cfg: Config, arxiv_server: ArxivServ
     assert all(m.measured_on.startswith("abstracts (") for m in trained.metrics.values())
 
 
-def test_a_profile_below_the_floor_gets_a_warning_naming_the_fix(
-    write_config: Callable[[str], Path], cli: CliRunner
-) -> None:
+def test_a_profile_below_the_floor_gets_a_warning_naming_the_fix(cfg: Config) -> None:
     """A profile under the quality floor is named with its AP, why it is weak and what to run or add."""
-    cli("train", "--offline", "--config", str(write_config("")), check=True)
-    from arxivwatch import config
-
-    trained = model.load(config.load(str(write_config("")), env={}).model_path)
+    learn.train(cfg, offline=True, clock=FakeClock(NOW), out=io.StringIO())
+    trained = model.load(cfg.model_path)
     weak = replace(trained.metrics["medical-imaging"], average_precision=0.21, measured_on="titles")
     few = replace(trained.metrics["segmentation"], average_precision=0.3, positives=12)
     low = replace(trained, metrics={**trained.metrics, "medical-imaging": weak, "segmentation": few})
