@@ -37,6 +37,15 @@ def test_gfm_tables_title_cell_and_venue_link_cell() -> None:
     assert "https://github.com/JingyunLiang/SwinIR" in swin.urls
 
 
+def test_table_group_rows_extend_the_section() -> None:
+    """A row with one bold cell and no link names the group of the rows below it in their section."""
+    entries = {e.arxiv_id: e for e in _read("gfm-table.md").entries}
+    base = ("Awesome Vision-Language Models", "Grouped")
+    assert entries["2006.11239"].section == (*base, "Diffusion")
+    assert entries["1706.03762"].section == (*base, "Transformers")
+    assert entries["1706.03762"].title == "Attention Is All You Need"
+
+
 def test_papers_with_code_blocks_take_the_bold_line_above() -> None:
     """`**Title**` then `- arxiv: [url](url)` or `- Paper: url` lines: an entry per id, titled in bold."""
     titles = _titles("papers-with-code.md")

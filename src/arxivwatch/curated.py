@@ -33,10 +33,10 @@ from markdown_it.token import Token
 
 from arxivwatch import listblocks, listentries
 from arxivwatch.arxiv_ids import BARE_URL, TEXT_ID, normalize_arxiv_id, text_ids, url_id
-from arxivwatch.listentries import is_real_title
+from arxivwatch.listentries import LOOKED_FOR, ListReading, is_real_title
 from arxivwatch.models import CuratedEntry
 
-__all__ = ["ListReading", "is_real_title", "normalize_arxiv_id", "parse", "read", "with_source"]
+__all__ = ["LOOKED_FOR", "ListReading", "is_real_title", "normalize_arxiv_id", "parse", "read", "with_source"]
 
 _TEXT_ID = TEXT_ID
 
@@ -126,58 +126,17 @@ class _Walk:
         return (*path, self.group) if self.group else path
 
 
-LOOKED_FOR = (
-    "list items, table rows, paragraphs and HTML elements that link a paper (arxiv.org abs/pdf/html, "
-    "huggingface.co/papers, alphaxiv.org, doi.org, openreview.net, thecvf.com, ...) or cite arXiv:ID, "
-    "with a title in a link, bold text, a table's title column or a citation's first sentence"
-)
-
-
-@dataclass(frozen=True)
-class ListReading:
-    """One list read: its entries, and the lines that mention a paper but gave no entry.
-
-    `skipped` holds 1-based line numbers of lines naming an arXiv id, or linking a paper
-    page (doi.org, openreview.net, CVF, ...), none of whose ids or paper links is in an entry.
-    """
-
-    entries: tuple[CuratedEntry, ...]
-    skipped: tuple[int, ...]
-    mentioned: frozenset[str] = frozenset()  # every arXiv id the text names
-
-    @property
-    def recovered(self) -> frozenset[str]:
-        """The mentioned ids that some entry carries."""
-        return self.mentioned & {e.arxiv_id for e in self.entries if e.arxiv_id}
-
-    @property
-    def with_id(self) -> int:
-        return sum(1 for e in self.entries if e.arxiv_id)
-
-    def summary(self, *, verbose: bool = False) -> str:
-        """One line: entries, with and without an arXiv id, lines skipped (their numbers if verbose)."""
-        line = (
-            f"{len(self.entries)} entries: {self.with_id} with an arXiv id, "
-            f"{len(self.entries) - self.with_id} without (title only); "
-            f"{len(self.skipped)} {'line mentions' if len(self.skipped) == 1 else 'lines mention'} "
-            "a paper link or an arXiv id but gave no entry"
-        )
-        if self.skipped and verbose:
-            return f"{line}: lines {', '.join(map(str, self.skipped))}"
-        return line + (" (-v lists them)" if self.skipped else "")
-
-
 def read(markdown: str, source: str) -> ListReading:
     """Every paper entry of one curated list and the lines that gave none (see ListReading)."""
     entries = parse(markdown, source)
     mentioned = frozenset(text_ids(markdown)) | {i for i in map(url_id, BARE_URL.findall(markdown)) if i}
-    return ListReading(tuple(entries), tuple(_skipped(markdown, entries)), mentioned)
+    return ListReading(tuple(entries), tuple(listentries.skipped_lines(markdown, entries)), mentioned)
 
 
 def parse(markdown: str, source: str) -> list[CuratedEntry]:
     """Every paper entry of one curated list, in document order (see the module docstring)."""
     own = _parse_links(markdown, source)
-    blocks = list(listentries.read(listblocks.blocks(markdown), source).entries)
+    blocks = listentries.read(listblocks.blocks(markdown), source)
     primary, other = (own, blocks) if _titled(own) >= _titled(blocks) else (blocks, own)
     known = {e.arxiv_id for e in primary if e.arxiv_id and is_real_title(e.title)}
     extra = [e for e in other if e.arxiv_id and e.arxiv_id not in known and is_real_title(e.title)]
@@ -189,20 +148,6 @@ def parse(markdown: str, source: str) -> list[CuratedEntry]:
 
 def _titled(entries: Sequence[CuratedEntry]) -> int:
     return len({e.arxiv_id for e in entries if e.arxiv_id and is_real_title(e.title)})
-
-
-def _skipped(markdown: str, entries: Sequence[CuratedEntry]) -> list[int]:
-    ids = {e.arxiv_id for e in entries if e.arxiv_id}
-    urls = {u for e in entries for u in e.urls}
-    skipped = []
-    for number, line in enumerate(markdown.splitlines(), 1):
-        named = set(text_ids(line))
-        links = [u.rstrip(".,;)") for u in BARE_URL.findall(line)]
-        papers = [u for u in links if listentries.paper_host(u)]
-        named |= {i for i in map(url_id, links) if i}
-        if (named or papers) and not (named & ids) and not any(u in urls for u in papers):
-            skipped.append(number)
-    return skipped
 
 
 def _parse_links(markdown: str, source: str) -> list[CuratedEntry]:

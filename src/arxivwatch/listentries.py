@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from arxivwatch.arxiv_ids import BARE_URL, text_ids, url_id
@@ -121,22 +121,80 @@ class _Draft:
     text: str = ""
 
 
+LOOKED_FOR = (
+    "list items, table rows, paragraphs and HTML elements that link a paper (arxiv.org abs/pdf/html, "
+    "huggingface.co/papers, alphaxiv.org, doi.org, openreview.net, thecvf.com, ...) or cite arXiv:ID, "
+    "with a title in a link, bold text, a table's title column or a citation's first sentence"
+)
+
+
 @dataclass(frozen=True)
-class Reading:
-    """What the block reader found: entries (with their first source line) in document order."""
+class ListReading:
+    """One list read: its entries, and the lines that mention a paper but gave no entry.
+
+    `skipped` holds 1-based line numbers of lines naming an arXiv id, or linking a paper
+    page (doi.org, openreview.net, CVF, ...), none of whose ids or paper links is in an entry.
+    """
 
     entries: tuple[CuratedEntry, ...]
-    lines: tuple[int, ...]
+    skipped: tuple[int, ...]
+    mentioned: frozenset[str] = frozenset()  # every arXiv id the text names
+
+    @property
+    def recovered(self) -> frozenset[str]:
+        """The mentioned ids that some entry carries."""
+        return self.mentioned & {e.arxiv_id for e in self.entries if e.arxiv_id}
+
+    @property
+    def with_id(self) -> int:
+        return sum(1 for e in self.entries if e.arxiv_id)
+
+    def summary(self, *, verbose: bool = False) -> str:
+        """One line: entries, with and without an arXiv id, lines skipped (their numbers if verbose)."""
+        line = (
+            f"{len(self.entries)} entries: {self.with_id} with an arXiv id, "
+            f"{len(self.entries) - self.with_id} without (title only); "
+            f"{len(self.skipped)} {'line mentions' if len(self.skipped) == 1 else 'lines mention'} "
+            "a paper link or an arXiv id but gave no entry"
+        )
+        if self.skipped and verbose:
+            return f"{line}: lines {', '.join(map(str, self.skipped))}"
+        return line + (" (-v lists them)" if self.skipped else "")
 
 
-def read(blocks: Sequence[Block], source: str) -> Reading:
+def skipped_lines(markdown: str, entries: Sequence[CuratedEntry]) -> list[int]:
+    """1-based numbers of the lines naming an arXiv id or linking a paper page, none of whose ids
+    or paper links is in `entries`."""
+    ids = {e.arxiv_id for e in entries if e.arxiv_id}
+    urls = {u for e in entries for u in e.urls}
+    skipped = []
+    for number, line in enumerate(markdown.splitlines(), 1):
+        named = set(text_ids(line))
+        links = [u.rstrip(".,;)") for u in BARE_URL.findall(line)]
+        papers = [u for u in links if paper_host(u)]
+        named |= {i for i in map(url_id, links) if i}
+        if (named or papers) and not (named & ids) and not any(u in urls for u in papers):
+            skipped.append(number)
+    return skipped
+
+
+def read(blocks: Sequence[Block], source: str) -> list[CuratedEntry]:
     """Every paper entry of the blocks: one per block naming a paper, titled by the rules above."""
     drafts: list[_Draft] = []
     pending: _Open | None = None
     section: tuple[str, ...] = ()
+    group: tuple[tuple[str, ...], str] | None = None  # a table's group row: (its header, its label)
     for block in blocks:
         if block.section != section:
             section, pending = block.section, None
+        label = _group_row(block)
+        if label is not None:
+            group = (block.header, label)
+            continue
+        if group is not None and (block.kind != "row" or block.header != group[0]):
+            group = None
+        if group is not None:
+            block = replace(block, section=(*block.section, group[1]))
         for part in _split(block):
             urls = _urls(part)
             ids = list(dict.fromkeys([i for i in map(url_id, urls) if i] + text_ids(_text(part))))
@@ -160,8 +218,7 @@ def read(blocks: Sequence[Block], source: str) -> Reading:
                 continue
             pending = None
             drafts.append(_Draft(title, block.section, part[0].line, urls, ids, _notes(part, title)))
-    entries = tuple(_entry(d, source) for d in drafts)
-    return Reading(entries, tuple(d.line for d in drafts))
+    return [_entry(d, source) for d in drafts]
 
 
 def _entry(draft: _Draft, source: str) -> CuratedEntry:
@@ -175,6 +232,15 @@ def _entry(draft: _Draft, source: str) -> CuratedEntry:
         section=draft.section,
         text=draft.text,
     )
+
+
+def _group_row(block: Block) -> str | None:
+    """A table row that names a group of the rows below (one filled cell, no link), or None."""
+    if block.kind != "row" or any(span.href for span in block.spans):
+        return None
+    cells = {span.cell for span in block.spans if span.text.strip()}
+    text = clean_title(_text(block.spans))
+    return text if len(cells) == 1 and 0 < len(text) <= 80 and len(block.header) > 1 else None
 
 
 def _split(block: Block) -> list[list[Span]]:
