@@ -113,9 +113,10 @@ class _Open:
 
 @dataclass
 class _Draft:
+    """An entry being assembled: its title, section path, links, arXiv ids and notes."""
+
     title: str
     section: tuple[str, ...]
-    line: int
     urls: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     text: str = ""
@@ -209,7 +210,7 @@ def read(blocks: Sequence[Block], source: str) -> list[CuratedEntry]:
                 known = pending.draft is not None and pending.draft.ids
                 if pending.draft is None or (known and ids and ids[0] not in pending.draft.ids):
                     # a second arXiv id under one title (a journal version) is an entry of its own
-                    pending.draft = _Draft(pending.title, pending.section, part[0].line)
+                    pending.draft = _Draft(pending.title, pending.section)
                     drafts.append(pending.draft)
                 pending.draft.urls.extend(urls)
                 pending.draft.ids.extend(ids)
@@ -217,7 +218,7 @@ def read(blocks: Sequence[Block], source: str) -> list[CuratedEntry]:
             if title is None:
                 continue
             pending = None
-            drafts.append(_Draft(title, block.section, part[0].line, urls, ids, _notes(part, title)))
+            drafts.append(_Draft(title, block.section, urls, ids, _notes(part, title)))
     return [_entry(d, source) for d in drafts]
 
 
