@@ -73,6 +73,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         AND p.announce_type IN ('new', 'cross', '')""",
         """INSERT OR IGNORE INTO offers SELECT d.channel, json_extract(j.value, '$[0]'),
         json_extract(j.value, '$[1]'), d.key FROM digests d, json_each(d.items) j""",
+        # schema 1 kept a pending Slack digest's progress in kv
+        """UPDATE digests SET progress = (SELECT CAST(value AS INTEGER) FROM kv
+        WHERE kv.key = 'slack-progress:' || digests.key) WHERE status = 'pending'
+        AND EXISTS (SELECT 1 FROM kv WHERE kv.key = 'slack-progress:' || digests.key)""",
     ),
 )
 

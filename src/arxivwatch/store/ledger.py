@@ -40,9 +40,7 @@ class DigestRecord:
     offered: int = 0
 
 
-_SELECT = (
-    "SELECT d.*, (SELECT COUNT(*) FROM offers o WHERE o.digest_key = d.key) AS offered FROM digests d"
-)
+_SELECT = "SELECT d.*, (SELECT COUNT(*) FROM offers o WHERE o.digest_key = d.key) AS offered FROM digests d"
 
 
 class LedgerTables(Database):
