@@ -130,7 +130,8 @@ def make_config(
     def make(extra: str = "", *, model: Path = model_path, top_n: int = 25, period: str = "day") -> Config:
         path = write_config(
             f'[training]\nmodel = "{model}"\n'
-            f'[digest]\nperiod = "{period}"\nmin_score = 0.0\ntop_n = {top_n}\nfolder = "{tmp_path / "out"}"\n'
+            f'[digest]\nperiod = "{period}"\nmin_score = 0.0\ntop_n = {top_n}\n'
+            f'folder = "{tmp_path / "out"}"\n'
             f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
             'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\ntimeout = 10\n'
             f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n' + extra
@@ -143,7 +144,7 @@ def make_config(
 def test_late_papers_reach_the_next_digest_marked_late(
     make_config: Callable[..., Config], smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    """Empty daily digest sent, then 20 papers of that day stored: the next day's digest carries all 20, marked late."""
+    """An empty daily digest is sent, then 20 papers of that day stored: the next one has all 20, late."""
     cfg = make_config()
     clock = FakeClock(MORNING)
     first = digest.digest(cfg, channels=["email", "file"], clock=clock)
@@ -192,12 +193,12 @@ def test_a_weekly_digest_rerun_the_same_day_says_already_sent(
 def test_pending_digest_is_replayed_as_recorded_after_top_n_changes(
     make_config: Callable[..., Config], smtp: SmtpServer
 ) -> None:
-    """SMTP says 421 at DATA; top_n goes from 25 to 2; the retry still carries the 20 recorded papers, once."""
+    """SMTP says 421 at DATA; top_n goes from 25 to 2; the retry still carries the 20 recorded papers."""
     cfg = make_config()
     clock = FakeClock(MORNING)
     store_papers(cfg, clock, make_papers(20, D))
     smtp.handler.data_replies.append("421 4.3.2 Service not available, try again later")
-    with pytest.raises(DeliveryError, match="421.*stays pending"):
+    with pytest.raises(DeliveryError, match=r"421.*stays pending"):
         digest.digest(cfg, channels=["email"], clock=clock)
     with open_store(cfg, clock) as store:
         (pending,) = store.pending_digests("email")
@@ -220,7 +221,7 @@ def test_pending_digest_is_replayed_as_recorded_after_top_n_changes(
 def test_pending_digest_is_replayed_as_recorded_after_a_retrain(
     make_config: Callable[..., Config], smtp: SmtpServer, model_path: Path, tmp_path: Path
 ) -> None:
-    """A retrain between attempts (new model id, every threshold 0.999) changes nothing in the recorded digest."""
+    """A retrain between attempts (new model id, thresholds 0.999) changes nothing in the recorded digest."""
     lenient = model_io.load(model_path)
     mine = tmp_path / "model.npz"
     model_io.save(replace(lenient, profiles=tuple(replace(p, threshold=0.0) for p in lenient.profiles)), mine)
@@ -259,7 +260,7 @@ def test_pending_digest_is_replayed_as_recorded_after_a_retrain(
 def test_papers_below_top_n_count_as_offered_and_never_come_back(
     make_config: Callable[..., Config], smtp: SmtpServer
 ) -> None:
-    """With top_n 2, a digest shows 2 papers a profile but offers all 20; the next digest holds none of them."""
+    """With top_n 2 a digest shows 2 papers a profile but offers all 20; the next one holds none of them."""
     cfg = make_config(top_n=2)
     clock = FakeClock(MORNING)
     store_papers(cfg, clock, make_papers(20, D))
@@ -301,7 +302,7 @@ def test_flag_updated_offers_a_new_version_again_only_when_set(
 def test_slack_past_max_wait_stays_pending_and_resumes_at_the_next_message(
     make_config: Callable[..., Config], slack: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A Retry-After over [slack] max_wait on message 2 leaves it pending; the next run posts only message 2."""
+    """A Retry-After over [slack] max_wait on message 2 leaves it pending; the next run posts only it."""
     cfg = make_config("max_wait = 60\n", top_n=60)
     clock = FakeClock(MORNING)
     store_papers(cfg, clock, make_papers(60, D))
@@ -346,7 +347,7 @@ def test_resend_pending_delivers_the_frozen_digest_without_a_model(
 def test_partially_refused_recipients_are_named_in_the_line_ledger_and_status(
     make_config: Callable[..., Config], smtp: SmtpServer
 ) -> None:
-    """One of two recipients answered 550: the digest counts as sent, and the refused one is named everywhere."""
+    """One of two recipients answered 550: the digest counts as sent; the refused one is named everywhere."""
     cfg = make_config()
     cfg = replace(cfg, email=replace(cfg.email, recipients=("lab@example.org", "gone@example.org")))
     smtp.handler.refuse = frozenset({"gone@example.org"})
