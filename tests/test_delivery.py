@@ -416,3 +416,19 @@ def test_store_candidates_follow_arrival_order(tmp_path: Path) -> None:
         store.upsert_papers(make_papers(2, D - timedelta(days=3), prefix="2601"), announced=None)
         ids = [p.id for p in store.candidates("email", MORNING - timedelta(days=1))]
     assert ids == ["2609.00001", "2609.00002", "2601.00001", "2601.00002"]
+
+
+def test_421_at_quit_marks_the_digest_sent_and_it_is_not_resent(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """The server took the digest (250 to DATA) and then answered QUIT 421: sent once, never again."""
+    cfg = make_config()
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(6, D))
+    smtp.handler.quit_reply = "421 4.4.2 Closing connection"
+    (first,) = digest.digest(cfg, channels=["email"], clock=clock)
+    (again,) = digest.digest(cfg, channels=["email"], clock=clock)
+    assert (first.status, first.papers, again.status) == ("sent", 6, "already sent")
+    assert len(smtp.messages) == 1
+    with open_store(cfg, clock) as store:
+        assert store.pending_digests() == []

@@ -187,7 +187,7 @@ def _delivery_error(where: str, error: Exception) -> DeliveryError:
         return DeliveryError(
             f"email: {where} refused every recipient ({names})", hint="check email.recipients"
         )
-    if isinstance(error, TimeoutError):
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):  # smtplib wraps it
         return DeliveryError(
             f"email: {where} did not answer in time; the digest stays pending",
             hint="check the server; [email] timeout sets the wait (RFC 5321: 600 s)",
