@@ -205,7 +205,7 @@ def test_421_at_quit_after_250_to_data_counts_as_delivered(message: Message, smt
 def test_one_refused_recipient_is_named_and_the_rest_delivered(
     message: Message, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """One of two recipients answered 550: delivered to the other; the refused one named in receipt and warning."""
+    """One of two recipients answered 550: the other gets it; the refused one is named (receipt, warning)."""
     smtp.handler.refuse = frozenset({"grace@lab.example.org"})
     receipt = _send(message, smtp)
     (received,) = smtp.received
