@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -21,12 +25,13 @@ import pytest
 
 from arxivwatch import config as config_io
 from arxivwatch import model as model_io
-from arxivwatch.clock import Clock, FakeClock
+from arxivwatch.clock import Clock, FakeClock, SystemClock
 from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
 from arxivwatch.jobs import digest, learn, open_store, status
 from arxivwatch.models import Paper
 from arxivwatch.store import Store
+from conftest import CliRunner
 from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
 
@@ -432,3 +437,71 @@ def test_421_at_quit_marks_the_digest_sent_and_it_is_not_resent(
     assert len(smtp.messages) == 1
     with open_store(cfg, clock) as store:
         assert store.pending_digests() == []
+
+
+def _spawn_digest(cfg: Config) -> subprocess.Popen[str]:
+    """`arxivwatch digest --channel slack` as a real process (the Slack token from the environment)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "arxivwatch", "digest", "--channel", "slack", "--config", cfg.source],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _rerun_and_check_every_paper_once(cfg: Config, slack: SlackEmulator, cli: CliRunner) -> None:
+    result = cli("digest", "--channel", "slack", "--config", cfg.source)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["slack: sent 60 papers (1 message posted now)"]
+    assert len(slack.messages) == 2
+    assert sorted(slack_ids(slack.messages)) == [p.id for p in make_papers(60, D)], "each paper once"
+
+
+@pytest.mark.slow
+def test_sigkill_midway_through_a_slack_send_then_rerun_posts_each_paper_once(
+    make_config: Callable[..., Config], slack: SlackEmulator, cli: CliRunner
+) -> None:
+    """A digest process SIGKILLed while Slack holds its second message: the rerun posts only that one."""
+    cfg = make_config(top_n=60)
+    store_papers(cfg, SystemClock(), make_papers(60, D))
+    slack.hold(after=1)
+    proc = _spawn_digest(cfg)
+    try:
+        assert slack.state.holding.wait(timeout=120), proc.stderr
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        slack.release()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(slack.messages) == 1
+    with open_store(cfg, SystemClock()) as store:
+        (pending,) = store.pending_digests("slack")
+        assert pending.progress == 1, "message 1 was committed before message 2 was posted"
+    _rerun_and_check_every_paper_once(cfg, slack, cli)
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_retry_after_wait_then_rerun_posts_each_paper_once(
+    make_config: Callable[..., Config], slack: SlackEmulator, cli: CliRunner
+) -> None:
+    """A digest process SIGTERMed while it waits out a Retry-After: the rerun resumes at message 2."""
+    cfg = make_config(top_n=60)
+    store_papers(cfg, SystemClock(), make_papers(60, D))
+    slack.fail("ratelimited", times=1, retry_after=120, after=1)
+    proc = _spawn_digest(cfg)
+    try:
+        _wait_for(lambda: len(slack.requests) >= 2 or proc.poll() is not None)
+        time.sleep(0.3)  # into the wait
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGTERM
+    assert [r.status for r in slack.requests] == [200, 429]
+    _rerun_and_check_every_paper_once(cfg, slack, cli)

@@ -88,7 +88,8 @@ def _what(record: DigestRecord, receipt: Receipt, since: date | None) -> str:
         to = "1 recipient" if len(accepted) == 1 else f"{len(accepted)} recipients"
         return f"sent {papers} to {to}" + (f"; refused: {refused}" if refused else "")
     if record.channel == "slack":
-        return f"sent {papers} ({receipt.extra.get('messages', '?')} messages posted now)"
+        posted = receipt.extra.get("messages", "?")
+        return f"sent {papers} ({posted} {'message' if posted == '1' else 'messages'} posted now)"
     return f"wrote {papers} to {receipt.extra.get('folder', '')}"
 
 
