@@ -72,7 +72,14 @@ def deliver(config: Config, store: Store, record: DigestRecord, clock: Clock) ->
     else:
         raise DeliveryError(f"unknown channel {record.channel!r}", hint="use email, slack, file or stdout")
     line = f"{record.channel}: {_what(record, receipt, sent_day(since))}"
-    log.info("digest %s: %s (%s)", record.key, line, receipt.detail)
+    log.info(
+        "digest %s sent to %s: %d papers (%s; %s)",
+        record.key,
+        record.channel,
+        len(record.items),
+        line,
+        receipt.detail,
+    )
     return DigestResult(record.key, record.channel, "sent", len(record.items), receipt.detail, line)
 
 
