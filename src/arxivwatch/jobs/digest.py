@@ -151,12 +151,14 @@ class _Run:
         message = render.render(built, templates_dir=self.config.templates_dir)
         items = [(item.paper.id, item.paper.version) for item in built.items]
         entries = json.dumps([_entry(item) for item in built.items])
-        self.store.add_pending_digest(
+        recorded = self.store.add_pending_digest(
             key, self.period, self.start, self.end, channel, items,
             offered=offered, entries=entries, message=message.to_json(),
         )  # fmt: skip
         frozen = self.store.get_digest(key)
-        assert frozen is not None  # recorded just above
+        if not recorded or frozen is None:  # another process recorded it meanwhile: it sends it
+            line = f"{channel}: recorded by another run for {self.start.isoformat()}"
+            return [*results, DigestResult(key, channel, "already sent", 0, line=line)]
         return [*results, deliver(self.config, self.store, frozen, self.clock)]
 
     def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
