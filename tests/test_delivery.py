@@ -314,7 +314,9 @@ def test_slack_past_max_wait_stays_pending_and_resumes_at_the_next_message(
     slack.fail("ratelimited", times=1, retry_after=7, after=0)
     slack.fail("ratelimited", times=1, retry_after=1000, after=1)
     caplog.set_level(logging.INFO, logger="arxivwatch.slack")
-    with pytest.raises(DeliveryError, match="ratelimited") as info:
+    with pytest.raises(
+        DeliveryError, match=r"rate limited past \[slack\] max_wait \(60 s\) \(message 2 of 2"
+    ) as info:
         digest.digest(cfg, channels=["slack"], clock=clock)
     assert "max_wait" in info.value.hint and "pending" in info.value.hint
     assert clock.sleeps == [7]
@@ -365,6 +367,7 @@ def test_partially_refused_recipients_are_named_in_the_line_ledger_and_status(
     with open_store(cfg, clock) as store:
         record = store.get_digest(result.key)
         assert record is not None and (record.status, record.refused) == ("sent", ("gone@example.org",))
+        assert record.detail.endswith("@arxivwatch>; refused: gone@example.org")
     report = status.collect(cfg, clock)
     assert report["channels"]["email"]["refused"] == ["gone@example.org"]
     assert report["channels"]["email"]["last_digest"]["papers"] == 4

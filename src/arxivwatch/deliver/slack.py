@@ -146,8 +146,13 @@ def _refused(
     else:
         hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors")
     progress = f" (message {index + 1} of {total}; {index} accepted)" if total > 1 else ""
+    said = (
+        f"rate limited past [slack] max_wait ({max_wait:g} s)"
+        if answer.over_budget
+        else f"refused with {error}"
+    )
     return PartialDeliveryError(
-        f"slack: refused with {error}{progress}",
+        f"slack: {said}{progress}",
         hint=hint,
         sent_count=index - already_sent,
         detail=",".join(stamps),

@@ -59,7 +59,8 @@ def deliver(config: Config, store: Store, record: DigestRecord, clock: Clock) ->
     if record.channel == "email":
         receipt = _email(config, record, message)
         refused = [r for r in receipt.extra.get("refused", "").split(", ") if r]
-        store.mark_sent(record.key, receipt.detail, refused)
+        detail = receipt.detail + (f"; refused: {', '.join(refused)}" if refused else "")
+        store.mark_sent(record.key, detail, refused)
     elif record.channel == "slack":
         receipt = _slack(config, store, record, message, clock)
         store.mark_sent(record.key, receipt.detail)
