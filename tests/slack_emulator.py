@@ -4,8 +4,9 @@ It checks what Slack checks: the bearer token (`not_authed`, `invalid_auth`), th
 channel (`channel_not_found`), that `text` or `blocks` is present (`no_text`), and the
 block limits (`invalid_blocks`: at most 50 blocks, section and context text at most
 3,000 characters, header text at most 150, known block types). It can be scripted to
-answer an error the next N times (`ratelimited` as HTTP 429 with Retry-After), and it
-records every request and every accepted message, in order.
+answer an error the next N times (`ratelimited` as HTTP 429 with Retry-After), to hold
+posts after N accepted messages (`hold`, `release`: a sender can be killed while it
+waits), and it records every request and every accepted message, in order.
 
     with SlackEmulator(token="xoxb-test") as slack:
         slack.fail("ratelimited", times=1, retry_after=1)
@@ -60,6 +61,10 @@ class State:
     requests: list[Request] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    hold_after: int | None = None  # block posts once this many messages are accepted
+    held: int = 0  # posts blocked so far
+    holding: threading.Event = field(default_factory=threading.Event)  # set when a post is blocked
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 def block_error(payload: dict[str, Any]) -> str | None:
@@ -110,6 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         payload = _decode(raw, self.headers.get("Content-Type", ""))
         state = self.server.state
+        if self._held(state):
+            self._reply(503, {"ok": False, "error": "held"}, {})
+            return
         with state.lock:
             if self.path == "/api/chat.postMessage":
                 status, answer, headers = self._post_message(state, payload)
@@ -120,6 +128,18 @@ class _Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             state.requests.append(Request(self.path, auth, payload, status, answer))
         self._reply(status, answer, headers)
+
+    def _held(self, state: State) -> bool:
+        """Block a post made while `hold_after` messages are accepted until released (at most
+        30 s); the held post is then answered 503 and not accepted."""
+        with state.lock:
+            hold = state.hold_after is not None and len(state.messages) >= state.hold_after
+            if hold:
+                state.held += 1
+        if hold:
+            state.holding.set()
+            state.released.wait(timeout=30)
+        return hold
 
     def _post_message(
         self, state: State, payload: dict[str, Any]
@@ -257,6 +277,19 @@ class SlackEmulator:
         """Answer `error` to `times` requests, after letting `after` through (queued in order)."""
         with self.state.lock:
             self.state.failures.append(Failure(error, times, retry_after, after))
+
+    def hold(self, after: int) -> None:
+        """Block every post made once `after` messages are accepted (until `release`)."""
+        with self.state.lock:
+            self.state.hold_after = after
+            self.state.released.clear()
+            self.state.holding.clear()
+
+    def release(self) -> None:
+        """Stop holding: blocked posts are answered 503 (not accepted), later ones served."""
+        with self.state.lock:
+            self.state.hold_after = None
+        self.state.released.set()
 
     def start(self) -> SlackEmulator:
         self._thread.start()

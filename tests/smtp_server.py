@@ -7,12 +7,18 @@
     with SmtpServer(tls=cert_and_key):         # STARTTLS offered (see make_certificate)
     with SmtpServer(tls=..., implicit_tls=True)  # TLS from the first byte (security "ssl")
 
+Ambiguous moments, scripted on `smtp.handler`: `data_delay` (seconds before the final
+reply to DATA), `data_replies` (replies to DATA used first, e.g. "421 ..."), `refuse`
+(recipients answered 550), `quit_reply` (e.g. "421 ..." instead of 221). The server
+never offers SMTPUTF8 (aiosmtpd's default), like many real ones.
+
 `stop()` takes it down (connections are refused) and `start()` brings it back on the
 same port, so a test can check what a sender does while the server is down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -43,14 +49,39 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    data_delay: float = 0.0  # seconds before the final reply to DATA
+    data_replies: list[str] = field(default_factory=list)  # scripted final replies, used first
+    refuse: frozenset[str] = frozenset()  # recipients answered 550 at RCPT
+    quit_reply: str | None = None  # answered to QUIT instead of 221
+    rcpt_refused: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            with self.lock:
+                self.rcpt_refused.append(address)
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        with self.lock:
+            scripted = self.data_replies.pop(0) if self.data_replies else None
+        if scripted is not None:
+            return scripted
         raw = bytes(envelope.original_content or envelope.content)
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw))
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_reply or "221 Bye"
 
 
 @dataclass(frozen=True)

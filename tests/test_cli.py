@@ -71,7 +71,7 @@ def test_broken_config_file_is_one_line_exit_2(tmp_path: Path, cli: CliRunner) -
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"Error: {bad}: unknown key [digest] top_m; the keys of [digest] are "
-        "period, top_n, min_score, send_empty, templates, folder, flag_updated"
+        "period, top_n, min_score, send_empty, templates, folder, flag_updated, horizon_days"
     ]
     assert "Traceback" not in result.stderr
 

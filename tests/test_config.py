@@ -117,3 +117,30 @@ def test_secret_comes_only_from_the_environment() -> None:
     assert config.secret("X_TOKEN", env={"X_TOKEN": "s3cret"}) == "s3cret"
     assert config.secret("X_TOKEN", env={"X_TOKEN": ""}) is None
     assert config.secret("", env={}) is None
+
+
+def test_delivery_keys_defaults() -> None:
+    """horizon_days is 14, the SMTP reply timeout RFC 5321's 600 s, Slack's total Retry-After wait 300 s."""
+    cfg = config.load(None, env={})
+    assert (cfg.digest.horizon_days, cfg.email.timeout, cfg.slack.max_wait) == (14, 600.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[digest]\nhorizon_days = 0\n", "[digest] horizon_days must be between 1 and 3660, got 0"),
+        ("[digest]\nhorizon_days = -3\n", "[digest] horizon_days must be between 1 and 3660, got -3"),
+        ("[digest]\nhorizon_days = 1.5\n", "[digest] horizon_days must be an integer, got 1.5"),
+        ("[email]\ntimeout = nan\n", "[email] timeout must be between 1 and 3600 seconds, got nan"),
+        ("[email]\ntimeout = 0\n", "[email] timeout must be between 1 and 3600 seconds, got 0.0"),
+        ("[slack]\nmax_wait = inf\n", "[slack] max_wait must be between 0 and 3600 seconds, got inf"),
+        ("[slack]\nmax_wait = -1\n", "[slack] max_wait must be between 0 and 3600 seconds, got -1.0"),
+    ],
+)
+def test_delivery_keys_are_finite_and_in_range(tmp_path: Path, text: str, expected: str) -> None:
+    """A horizon under a day, or an infinite, NaN or negative timeout or wait, is refused naming the key."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(path), env={})
+    assert str(caught.value).startswith(f"{path}: {expected}")

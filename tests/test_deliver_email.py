@@ -172,3 +172,96 @@ def test_smtp_server_helper_keeps_the_raw_bytes(message: Message, smtp: SmtpServ
     """The test server records the envelope and the raw message (so other tests can use it)."""
     _send(message, smtp)
     assert b"Content-Type: multipart/alternative" in smtp.received[0].raw
+
+
+def test_slow_final_reply_to_data_within_the_timeout_is_one_delivery(
+    message: Message, smtp: SmtpServer
+) -> None:
+    """A 250 to DATA that takes 1.5 s (longer than every other reply) counts, once; 10 min is the default."""
+    smtp.handler.data_delay = 1.5
+    receipt = _send(message, smtp, timeout=5.0)
+    assert receipt.detail == email.message_id(KEY) and len(smtp.messages) == 1
+    assert email.DATA_TIMEOUT == 600.0
+    from arxivwatch.config import EmailConfig
+
+    assert EmailConfig().timeout == 600.0
+
+
+def test_final_reply_past_the_timeout_is_a_clear_failure(message: Message, smtp: SmtpServer) -> None:
+    """No final reply within `timeout` is one line that says the digest stays pending."""
+    smtp.handler.data_delay = 2.0
+    with pytest.raises(DeliveryError, match="did not answer in time; the digest stays pending"):
+        _send(message, smtp, timeout=0.5)
+
+
+def test_421_at_quit_after_250_to_data_counts_as_delivered(message: Message, smtp: SmtpServer) -> None:
+    """The server accepted the message, then answered QUIT with 421: a Receipt, not an error."""
+    smtp.handler.quit_reply = "421 4.4.2 Connection dropped"
+    receipt = _send(message, smtp)
+    assert receipt.detail == email.message_id(KEY)
+    assert len(smtp.messages) == 1
+
+
+def test_one_refused_recipient_is_named_and_the_rest_delivered(
+    message: Message, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One of two recipients answered 550: the other gets it; the refused one is named (receipt, warning)."""
+    smtp.handler.refuse = frozenset({"grace@lab.example.org"})
+    receipt = _send(message, smtp)
+    (received,) = smtp.received
+    assert received.rcpt_tos == ["ada@lab.example.org"]
+    assert receipt.extra == {"accepted": "ada@lab.example.org", "refused": "grace@lab.example.org"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"email: {smtp.host}:{smtp.port} refused grace@lab.example.org (1 accepted)"]
+
+
+def test_every_recipient_refused_is_a_failure_naming_them(message: Message, smtp: SmtpServer) -> None:
+    """All recipients answered 550: DeliveryError naming both, nothing delivered."""
+    smtp.handler.refuse = frozenset(RECIPIENTS)
+    with pytest.raises(DeliveryError, match="refused every recipient") as caught:
+        _send(message, smtp)
+    assert all(r in str(caught.value) for r in RECIPIENTS)
+    assert smtp.messages == []
+
+
+def test_non_ascii_display_names_on_a_server_without_smtputf8(message: Message, smtp: SmtpServer) -> None:
+    """'Zoë Lab <lab@…>' goes out with bare envelope addresses and RFC 2047 headers (7-bit), no SMTPUTF8."""
+    sender = "Zoë Lab <lab@example.org>"
+    recipients = ["Jürgen Groß <jg@example.org>", "plain@example.org"]
+    _send(message, smtp, sender=sender, recipients=recipients)
+    (received,) = smtp.received
+    assert received.mail_from == "lab@example.org"
+    assert received.rcpt_tos == ["jg@example.org", "plain@example.org"]
+    head = received.raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # raises if any header byte is 8-bit
+    assert b"=?utf-8?" in head
+    assert str(received.message["From"]) == sender
+    assert str(received.message["To"]) == ", ".join(recipients)
+
+
+def test_an_entry_without_an_address_is_refused_before_connecting(message: Message, smtp: SmtpServer) -> None:
+    """A recipient like 'Lab' (no address) is one line naming it, nothing sent."""
+    with pytest.raises(DeliveryError, match="'Lab' is not an e-mail address"):
+        _send(message, smtp, recipients=["Lab"])
+    assert smtp.received == []
+
+
+def test_auto_submitted_and_a_stable_message_id_on_every_resend(message: Message, smtp: SmtpServer) -> None:
+    """Two sends of one digest carry the same Message-ID and Auto-Submitted: auto-generated."""
+    _send(message, smtp)
+    _send(message, smtp)
+    first, second = smtp.messages
+    assert first["Message-ID"] == second["Message-ID"] == email.message_id(KEY)
+    assert first["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_4xx_is_not_waited_on(message: Message, smtp: SmtpServer) -> None:
+    """451 to DATA fails at once (no retry loop here) with a line saying the digest stays pending."""
+    import time
+
+    smtp.handler.data_replies.append("451 4.3.0 Mail server temporarily rejected message")
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="answered 451, try later") as caught:
+        _send(message, smtp)
+    assert time.monotonic() - started < 3
+    assert "stays pending" in str(caught.value) and smtp.messages == []

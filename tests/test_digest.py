@@ -112,15 +112,18 @@ def test_new_versions_come_back_flagged_when_asked() -> None:
     assert not any(i.updated for i in d.items if i.paper.id != "2304.02643")
 
 
-def test_scanned_counts_papers_in_the_period_once() -> None:
-    """Papers announced outside the period are ignored; versions of one id count once."""
+def test_scanned_counts_every_candidate_once_and_keeps_late_papers() -> None:
+    """A paper announced before the period is kept and marked late; versions of one id count once."""
     extra = [
         paper("2411.99999", "Announced long before", announced=date(2024, 10, 1)),
         replace(PAPERS[0], version=2),
     ]
-    d = _select(papers=[*PAPERS, *extra])
-    assert d.scanned == len(PAPERS)
+    scores = {**SCORES, "2411.99999": {"segmentation": s("2411.99999", "segmentation", 0.99)}}
+    d = _select(papers=[*PAPERS, *extra], scores=scores)
+    assert d.scanned == len(PAPERS) + 1
     assert next(i for i in d.items if i.paper.id == "1505.04597").paper.version == 2
+    late = [i.paper.id for i in d.items if i.late]
+    assert late == ["2411.99999"]
 
 
 def test_ties_rank_by_id_and_go_to_the_first_profile() -> None:

@@ -133,7 +133,7 @@ def test_markdown_keeps_long_rankings_in_one_list() -> None:
 def test_subject_names_the_count_and_period() -> None:
     """Subjects read "arxivwatch: 5 papers, week 48", "1 paper, day ...", "no papers"."""
     assert render.render(sample_digest()).subject == "arxivwatch: 5 papers, week 48"
-    assert render.subject(sample_digest(period="day")) == "arxivwatch: 2 papers, day 2024-11-28"
+    assert render.subject(sample_digest(period="day")) == "arxivwatch: 5 papers, day 2024-11-28"
     one = Digest("day", TODAY, TODAY, "email", sample_digest().sections[2:], scanned=1)
     assert render.subject(one) == "arxivwatch: 1 paper, day 2024-11-28"
     assert render.subject(empty_digest()) == "arxivwatch: no papers, week 48"
@@ -244,3 +244,17 @@ def test_samples_are_real_papers() -> None:
     """The golden digest is built from real arXiv titles (a guard on the fixtures)."""
     titles = {p.title for p in PAPERS}
     assert "U-Net: Convolutional Networks for Biomedical Image Segmentation" in titles
+
+
+def test_a_late_paper_is_marked_in_every_format() -> None:
+    """A daily digest's papers announced on earlier days carry "announced Nov 25, arrived late" everywhere."""
+    day = sample_digest(period="day")
+    late = sorted(i.paper.id for i in day.items if i.late)
+    assert len(late) == 3
+    message = render.render(day)
+    slack_text = json.dumps(message.slack)
+    for text in (message.text, message.html, message.markdown, slack_text):
+        assert text.count("arrived late") == 3
+        assert "announced Nov 25, arrived late" in text
+    week = render.render(sample_digest())
+    assert "arrived late" not in week.text + week.html + week.markdown + json.dumps(week.slack)

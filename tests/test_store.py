@@ -271,3 +271,64 @@ def test_lock_across_processes(store: Store) -> None:
         )
     assert done.returncode == 3
     assert "already running" in done.stdout
+
+
+def test_pending_candidates_query_uses_the_arrival_and_offers_indexes(store: Store) -> None:
+    """EXPLAIN QUERY PLAN: candidates are a range of papers_by_arrival, each looked up in offers' key."""
+    from arxivwatch.store.offers import CANDIDATES_SQL
+
+    store.upsert_papers([paper("2411.00001"), paper("2411.00002")], announced=DAY)
+    with sqlite3.connect(store.path) as raw:
+        plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + CANDIDATES_SQL, ("2024", "email"))]
+    assert plan[0] == "SEARCH p USING INDEX papers_by_arrival (first_seen>?)"
+    assert any("USING COVERING INDEX sqlite_autoindex_offers_1 (channel=? AND paper_id=?)" in p for p in plan)
+    assert not any(p.startswith("SCAN") or "TEMP B-TREE" in p for p in plan)
+
+
+def _schema_1(path: Path) -> None:
+    """A database as schema 1 left it: three papers, a sent email digest, a half-sent Slack one."""
+    with sqlite3.connect(path) as raw:
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+        seen = "2024-11-29T05:30:00+00:00"
+        for pid, announced in (
+            ("2411.00003", "2024-11-29"),
+            ("2411.00001", "2024-11-25"),
+            ("2411.00002", "2024-11-28"),
+        ):
+            raw.execute(
+                "INSERT INTO papers VALUES (?, 1, 't', 'a', '[]', '[\"cs.CV\"]', 'cs.CV', NULL, NULL, ?,"
+                " 'new', '', '', '', '', '', ?, ?)",
+                (pid, announced, seen, seen),
+            )
+        raw.execute(
+            "INSERT INTO digests VALUES ('week:2024-11-22:email', 'week', '2024-11-22', '2024-11-28',"
+            " 'email', 'sent', '[[\"2411.00001\", 1]]', ?, ?, 'mid')",
+            (seen, seen),
+        )
+        raw.execute("INSERT INTO deliveries VALUES ('week:2024-11-22:email', 'email', '2411.00001', 1)")
+        raw.execute(
+            "INSERT INTO digests VALUES ('day:2024-11-29:slack', 'day', '2024-11-29', '2024-11-29', 'slack',"
+            " 'pending', '[[\"2411.00003\", 1]]', ?, NULL, '')",
+            (seen,),
+        )
+        raw.execute("INSERT INTO kv VALUES ('slack-progress:day:2024-11-29:slack', '1')")
+
+
+def test_a_schema_1_store_upgrades_to_the_delivery_model(tmp_path: Path) -> None:
+    """Migration 2 keeps arrival order, counts old digests' periods as offered, and keeps Slack progress."""
+    path = tmp_path / "old.db"
+    _schema_1(path)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    with Store(path, clock=FakeClock()) as store:
+        assert store.schema_version == len(MIGRATIONS) >= 2
+        assert store.offered_versions("email") == {"2411.00001": 1, "2411.00002": 1}
+        assert [p.id for p in store.candidates("email", epoch)] == ["2411.00003"]
+        assert [p.id for p in store.candidates("slack", epoch)] == ["2411.00001", "2411.00002"]
+        (pending,) = store.pending_digests("slack")
+        assert (pending.progress, pending.offered, pending.message) == (1, 1, None)
+        store.upsert_papers([paper("2411.00004")], announced=DAY)
+    with sqlite3.connect(path) as raw:
+        seqs = dict(raw.execute("SELECT id, seq FROM papers"))
+    assert seqs == {"2411.00003": 1, "2411.00001": 2, "2411.00002": 3, "2411.00004": 4}

@@ -61,13 +61,16 @@ def _cmd_poll(args: argparse.Namespace) -> int:
 
 
 def _cmd_digest(args: argparse.Namespace) -> int:
-    """Build and send the due digest to each enabled channel (or to --channel). A
-    digest is recorded pending before it is sent and sent once the channel accepted
-    it; a digest already accepted is never sent again. --dry-run renders without
-    sending or recording."""
+    """Send each enabled channel (or --channel) the papers it was not offered yet: its
+    pending digests first, exactly as recorded, then this period's digest. A digest is
+    recorded (frozen) before it is sent and marked sent once the channel accepted it;
+    papers announced before the period are included, marked late. Prints one line per
+    channel. --dry-run renders without sending or recording."""
     from arxivwatch.jobs import digest
 
-    digest.digest(_config(args), period=args.period, channels=args.channel, dry_run=args.dry_run)
+    digest.digest(
+        _config(args), period=args.period, channels=args.channel, dry_run=args.dry_run, report=sys.stdout
+    )
     return 0
 
 

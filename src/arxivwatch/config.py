@@ -12,6 +12,7 @@ Secrets never sit in the file: `email.password_env`, `slack.token_env` and
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from arxivwatch.errors import ConfigError
 ENV_FILE = "ARXIVWATCH_CONFIG"
 LOCAL_FILE = "arxivwatch.toml"
 DEFAULT_PROFILES = "profiles"
+MAX_HORIZON_DAYS = 3660  # ten years
+MAX_SECONDS = 3600.0  # the longest any configured wait may be
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class DigestConfig:
     send_empty: bool = True
     templates: str = ""
     folder: str = ""  # where the file channel writes; "" = <data dir>/digests
-    flag_updated: bool = False  # show a new version of an already-sent paper, flagged "updated"
+    flag_updated: bool = False  # offer a new version of an already-offered paper again, flagged "updated"
+    horizon_days: int = 14  # a digest offers papers stored in the last horizon_days days, not older
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class EmailConfig:
     password_env: str = "ARXIVWATCH_SMTP_PASSWORD"  # noqa: S105 (the name of a variable, not a secret)
     sender: str = ""
     recipients: tuple[str, ...] = ()
+    timeout: float = 600.0  # seconds to wait for any one reply; RFC 5321 gives DATA's final reply 10 min
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class SlackConfig:
     channel: str = ""
     webhook_url_env: str = ""
     api_url: str = "https://slack.com/api/"
+    max_wait: float = 300.0  # seconds of Retry-After one run waits in total before leaving the rest pending
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,14 @@ def _validate(config: Config) -> None:
         )
     if config.digest.top_n < 1:
         raise ConfigError(f"{src}: [digest] top_n must be at least 1", hint="fix its value")
+    if not 1 <= config.digest.horizon_days <= MAX_HORIZON_DAYS:
+        raise ConfigError(
+            f"{src}: [digest] horizon_days must be between 1 and {MAX_HORIZON_DAYS}, "
+            f"got {config.digest.horizon_days}",
+            hint="fix its value (days of stored papers a digest may offer; default 14)",
+        )
+    _check_seconds(src, "email", "timeout", config.email.timeout, low=1.0)
+    _check_seconds(src, "slack", "max_wait", config.slack.max_wait, low=0.0)
     if config.digest.min_score is not None and not 0.0 <= config.digest.min_score <= 1.0:
         raise ConfigError(f"{src}: [digest] min_score must be between 0 and 1", hint="fix its value")
     if config.email.security not in ("starttls", "ssl", "none"):
@@ -336,6 +350,14 @@ def _validate(config: Config) -> None:
             hint="set channel (with a bot token in token_env) or webhook_url_env",
         )
     _validate_schedule(config)
+
+
+def _check_seconds(src: str, section: str, key: str, value: float, *, low: float) -> None:
+    if not (math.isfinite(value) and low <= value <= MAX_SECONDS):
+        raise ConfigError(
+            f"{src}: [{section}] {key} must be between {low:g} and {MAX_SECONDS:g} seconds, got {value!r}",
+            hint="fix its value",
+        )
 
 
 def _validate_schedule(config: Config) -> None:

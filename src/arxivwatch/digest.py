@@ -1,19 +1,24 @@
 """Select and rank: scored papers in, a Digest out. Pure functions, no I/O.
 
-Periods follow arXiv announcement days. A paper is stored with the announcement
-date of the feed that carried it (the feed dated D carries the announcement made on
-the evening before), so a digest sent on the morning of D covers D itself:
+The caller passes a channel's candidates: the papers no digest of that channel has
+offered yet (see store.offers). The period names the digest and sets its heading; it
+does not filter. Periods follow arXiv announcement days: a paper is stored with the
+announcement date of the feed that carried it (the feed dated D carries the
+announcement made on the evening before), so a digest sent on the morning of D is for
 
-    "day"   covers [today, today]
-    "week"  covers [today - 6 days, today]  (seven announcement dates ending today)
+    "day"   [today, today]
+    "week"  [today - 6 days, today]  (seven announcement dates ending today)
 
-Selection, per channel and period:
+and a paper announced before that period arrived after the digest of its own period
+went out (a failed poll that recovered, a catch-up, a digest scheduled before the day's
+announcement): it is *late*, shown in this digest and marked so.
 
-1. Papers announced outside [start, end] are ignored (papers without an announcement
-   date are kept: the caller chose them). Several versions of one id count once, the
-   highest version wins. `Digest.scanned` is the number of papers left.
-2. A paper already sent on this channel is dropped, even as a new version; with
-   `flag_updated`, a version higher than the one sent comes back marked `updated`.
+Selection, per channel:
+
+1. Several versions of one id count once, the highest version wins. `Digest.scanned`
+   is the number of papers left: every one of them is offered by this digest.
+2. A paper in `sent` (a new version of a paper offered before) is shown only with
+   `flag_updated`, marked `updated`; its version must be higher than the one offered.
 3. A paper qualifies for a profile when its score is at or above the profile's
    threshold and, if the profile lists categories, its categories meet them.
 4. A paper appears once, under the profile where it scored highest (ties go to the
@@ -68,29 +73,26 @@ def select(
     flag_updated: bool = False,
     top_n: int | None = None,
 ) -> Digest:
-    """Build the digest of one period for one channel (see the module docstring).
+    """Build one channel's digest from its candidates `papers` (see the module docstring).
 
     `scores` maps paper id -> profile name -> Score; `thresholds` maps profile name ->
     minimum score (a missing one falls back to `Profile.threshold`, then 0.5); `sent`
-    maps paper id -> highest version already sent on this channel. A profile's size is
+    maps paper id -> highest version already offered on this channel. An item is `late`
+    when its paper was announced before `start`. A profile's size is
     `Profile.top_n` when set (non-zero), else `top_n`, else unlimited.
     """
     sent = sent or {}
-    in_period = _latest_versions(p for p in papers if _in_period(p, start, end))
+    in_period = _latest_versions(papers)
     by_profile: dict[str, list[DigestItem]] = {profile.name: [] for profile in profiles}
     for paper in in_period:
         candidate = _candidate(paper, scores.get(paper.id, {}), profiles, thresholds, sent)
         if candidate is not None and (flag_updated or not candidate.updated):
-            item = _item(candidate)
+            item = _item(candidate, late=paper.announced is not None and paper.announced < start)
             by_profile[item.profile].append(item)
     sections = tuple(
         DigestSection(profile, _rank(by_profile[profile.name], _size(profile, top_n))) for profile in profiles
     )
     return Digest(period, start, end, channel, sections, scanned=len(in_period))
-
-
-def _in_period(paper: Paper, start: date, end: date) -> bool:
-    return paper.announced is None or start <= paper.announced <= end
 
 
 def _latest_versions(papers: Iterable[Paper]) -> list[Paper]:
@@ -139,7 +141,7 @@ def _categories_match(paper: Paper, profile: Profile) -> bool:
     return bool(set(paper.categories) & set(profile.categories))
 
 
-def _item(candidate: _Candidate) -> DigestItem:
+def _item(candidate: _Candidate, *, late: bool) -> DigestItem:
     best, *others = candidate.scores
     return DigestItem(
         paper=candidate.paper,
@@ -148,6 +150,7 @@ def _item(candidate: _Candidate) -> DigestItem:
         reasons=best.reasons,
         also=tuple((s.profile, s.value) for s in others),
         updated=candidate.updated,
+        late=late,
     )
 
 

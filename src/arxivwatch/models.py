@@ -9,7 +9,8 @@ dataclass so that values can be shared between steps without surprises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
@@ -119,6 +120,7 @@ class DigestItem:
     reasons: tuple[str, ...] = ()
     also: tuple[tuple[str, float], ...] = ()  # (other profile, score), best first
     updated: bool = False  # a new version of a paper sent before
+    late: bool = False  # announced before the digest's period: it arrived after that period's digest
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,16 @@ class Message:
     markdown: str
     slack: tuple[dict[str, object], ...] = ()  # one chat.postMessage payload per message
     slack_text: str = ""  # the `text` fallback
+
+    def to_json(self) -> str:
+        """The message as JSON text, as the ledger freezes it."""
+        return json.dumps({**asdict(self), "slack": list(self.slack)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Message:
+        """The inverse of to_json."""
+        data = json.loads(text)
+        return cls(**{**data, "slack": tuple(data.get("slack", ()))})
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class ItemView:
     reasons: str
     lead: str
     updated: bool
+    late: str  # "announced Jun 10, arrived late", or ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,16 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
         reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
         lead=lead(paper.abstract),
         updated=item.updated,
+        late=late_note(item),
     )
+
+
+def late_note(item: DigestItem) -> str:
+    """ "announced Jun 10, arrived late" for a late item, else ""."""
+    day = item.paper.announced
+    if not item.late or day is None:
+        return ""
+    return f"announced {day:%b} {day.day}, arrived late"
 
 
 def format_reasons(reasons: tuple[str, ...]) -> str:
@@ -328,7 +338,7 @@ def _context_block(text: str) -> dict[str, Any]:
 
 
 def _slack_item(item: ItemView) -> str:
-    flag = "  _updated_" if item.updated else ""
+    flag = ("  _updated_" if item.updated else "") + (f"  _{mrkdwn_escape(item.late)}_" if item.late else "")
     lines = [f"{item.rank}. *{mrkdwn_link(item.abs_url, item.title)}*  `{item.score}`{flag}"]
     meta = " · ".join(x for x in (item.authors, item.categories) if x)
     if meta:

@@ -5,24 +5,41 @@ Security is "starttls" (upgrade a plain connection, the usual port 587), "ssl"
 verified with the system's trust store. The password is passed in by the caller, who
 read it from the environment; it never appears in an error or a log line.
 
+Addresses: `sender` and `recipients` may carry display names (`Zoë Lab <lab@example.org>`).
+The envelope (MAIL FROM, RCPT TO) gets the bare addresses (email.utils.getaddresses);
+the headers are written by the standard library's email policy, which encodes non-ASCII
+display names as RFC 2047 words, so no SMTPUTF8 is needed.
+
+When is a message sent? When the server answered 250 to the end of DATA: what happens
+after (a 421 or a dropped connection at QUIT) does not undo it. `timeout` bounds the
+wait for each reply; RFC 5321 section 4.5.3.2 gives the final reply to DATA ten minutes,
+the default. Recipients refused while others were accepted are returned in the Receipt
+(`extra["refused"]`); all refused is a DeliveryError. Any 4xx is not waited on: the
+error says so and the caller leaves the digest pending for its next run.
+
 The Message-ID is derived from the digest key, so a resend of the same digest carries
-the same Message-ID and mail clients (and people) can recognise it.
+the same Message-ID and mail clients can drop the duplicate. `Auto-Submitted:
+auto-generated` (RFC 3834) keeps vacation responders quiet.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 
 from arxivwatch.errors import DeliveryError
 from arxivwatch.models import Message, Receipt
 
 SECURITIES = ("starttls", "ssl", "none")
+DATA_TIMEOUT = 600.0  # RFC 5321 4.5.3.2.6: the final reply to DATA may take 10 minutes
+
+log = logging.getLogger("arxivwatch.email")
 
 
 def message_id(digest_key: str) -> str:
@@ -41,9 +58,27 @@ def build(
     mail["To"] = ", ".join(recipients)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id(digest_key)
+    mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.text, subtype="plain", charset="utf-8")
     mail.add_alternative(message.html, subtype="html", charset="utf-8")
     return mail
+
+
+def bare_addresses(entries: Sequence[str]) -> list[str]:
+    """The addresses of `entries` without display names: ["Zoë <a@b.org>"] -> ["a@b.org"].
+
+    Raises DeliveryError naming an entry that holds no address.
+    """
+    found: list[str] = []
+    for entry in entries:
+        parsed = [address for _name, address in getaddresses([entry]) if "@" in address]
+        if not parsed:
+            raise DeliveryError(
+                f"email: {entry!r} is not an e-mail address",
+                hint="write addresses as lab@example.org or Name <lab@example.org>",
+            )
+        found.extend(parsed)
+    return found
 
 
 def send(
@@ -57,31 +92,52 @@ def send(
     password: str | None,
     sender: str,
     recipients: Sequence[str],
-    timeout: float = 30.0,
+    timeout: float = DATA_TIMEOUT,
     now: datetime | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> Receipt:
     """Send `message` to `recipients`; the Receipt's detail is the Message-ID.
 
-    Logs in when `username` is set. `ssl_context` defaults to the system's verified
-    context (tests pass one that trusts their own certificate). Any failure raises
-    DeliveryError naming host:port and what to check.
+    Logs in when `username` is set. `timeout` (seconds) bounds each wait for a reply.
+    `ssl_context` defaults to the system's verified context (tests pass one that trusts
+    their own certificate). The Receipt's extra has "accepted" and "refused" (addresses,
+    comma-separated); a partial refusal is logged as a warning. Any failure before the
+    server accepted the message raises DeliveryError naming host:port and what to check.
     """
     where = f"{host}:{port}"
     _check_arguments(where, security, username, password, sender, recipients)
+    envelope_from = bare_addresses([sender])[0]
+    envelope_to = bare_addresses(recipients)
     now = now or datetime.now(UTC)
     mail = build(message, digest_key=digest_key, sender=sender, recipients=recipients, now=now)
     context = ssl_context or ssl.create_default_context()
     try:
-        with _connect(host, port, security, timeout, context) as smtp:
-            if username:
-                smtp.login(username, password or "")
-            refused = smtp.send_message(mail, from_addr=sender, to_addrs=list(recipients))
+        smtp = _connect(host, port, security, timeout, context)
     except (smtplib.SMTPException, OSError) as e:  # OSError covers sockets, DNS and TLS
         raise _delivery_error(where, e) from e
-    accepted = [r for r in recipients if r not in refused]
+    try:
+        if username:
+            smtp.login(username, password or "")
+        refused = smtp.send_message(mail, from_addr=envelope_from, to_addrs=envelope_to)
+    except (smtplib.SMTPException, OSError) as e:
+        smtp.close()
+        raise _delivery_error(where, e) from e
+    _quit(smtp, where)  # accepted: nothing at QUIT undoes that
+    accepted = [r for r in envelope_to if r not in refused]
+    if refused:
+        log.warning("email: %s refused %s (%s accepted)", where, ", ".join(sorted(refused)), len(accepted))
     extra = {"accepted": ", ".join(accepted), "refused": ", ".join(sorted(refused))}
     return Receipt("email", digest_key, now, detail=mail["Message-ID"], extra=extra)
+
+
+def _quit(smtp: smtplib.SMTP, where: str) -> None:
+    """Say goodbye; the message was accepted already, so a failure here is only logged."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError) as e:
+        log.info("email: %s answered QUIT with an error after accepting the message (%s)", where, e)
+    finally:
+        smtp.close()
 
 
 def _check_arguments(
@@ -127,7 +183,15 @@ def _delivery_error(where: str, error: Exception) -> DeliveryError:
             hint="check email.username and the variable named by email.password_env",
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return DeliveryError(f"email: {where} refused every recipient", hint="check email.recipients")
+        names = ", ".join(sorted(error.recipients))
+        return DeliveryError(
+            f"email: {where} refused every recipient ({names})", hint="check email.recipients"
+        )
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):  # smtplib wraps it
+        return DeliveryError(
+            f"email: {where} did not answer in time; the digest stays pending",
+            hint="check the server; [email] timeout sets the wait (RFC 5321: 600 s)",
+        )
     if isinstance(error, smtplib.SMTPNotSupportedError | smtplib.SMTPHeloError):
         return DeliveryError(
             f"email: {where} does not support what was asked ({_first_line(error)})",
@@ -137,6 +201,12 @@ def _delivery_error(where: str, error: Exception) -> DeliveryError:
         return DeliveryError(
             f"email: TLS with {where} failed ({_first_line(error)})",
             hint="check email.security and email.port, and that the server's certificate is valid",
+        )
+    code = getattr(error, "smtp_code", 0)
+    if isinstance(error, smtplib.SMTPResponseException) and 400 <= code < 500:
+        return DeliveryError(
+            f"email: {where} answered {code}, try later ({_first_line(error)}); the digest stays pending",
+            hint="the next digest run sends it again; check the server's log if this persists",
         )
     if isinstance(error, smtplib.SMTPException):
         return DeliveryError(

@@ -1,15 +1,20 @@
 """Slack: chat.postMessage with a bot token, or an incoming webhook.
 
 A digest may be several messages (Slack takes at most 50 blocks in one); they are
-posted in order. When Slack answers `ratelimited` (HTTP 429) the same message is
-retried after the Retry-After it named, waited on the given clock. Any other refusal
-(invalid_auth, channel_not_found, ...) raises PartialDeliveryError (a DeliveryError)
-saying how many messages were accepted before it, so a retry can resume after them
-with `already_sent` and never post one twice. The token never appears in an error.
+posted in order, and `on_accepted(count, ts)` is called after each one Slack accepted,
+before the next is posted, so the caller can commit its progress. When Slack answers
+`ratelimited` (HTTP 429) the same message is retried after the Retry-After it named,
+waited on the given clock and logged at INFO; the waits of one call add up to at most
+`max_wait` seconds, past which the call gives up (the caller resumes on its next run).
+Any other refusal (invalid_auth, channel_not_found, ...) raises PartialDeliveryError (a
+DeliveryError) saying how many messages were accepted before it, so a retry can resume
+after them with `already_sent` and never post one twice. The token never appears in an
+error.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +25,8 @@ from arxivwatch.models import Message, Receipt
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+log = logging.getLogger("arxivwatch.slack")
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
 HINTS = {
@@ -45,6 +52,7 @@ class _Answer:
     ts: str = ""
     error: str = ""
     retry_after: float | None = None
+    over_budget: bool = False  # waiting retry_after would pass max_wait
 
 
 def send(
@@ -59,22 +67,30 @@ def send(
     max_retries: int = 5,
     already_sent: int = 0,
     timeout: int = 30,
+    max_wait: float = 300.0,
+    on_accepted: Callable[[int, str], None] | None = None,
 ) -> Receipt:
     """Post the Slack payloads of `message` after the first `already_sent`, in order.
 
     Uses the bot `token` with chat.postMessage to `channel`, or else `webhook_url`.
-    `max_retries` bounds the rate-limit retries of each message. The Receipt's detail is
-    the ts values of the messages posted now, comma-separated (webhooks return none).
+    `max_retries` bounds the rate-limit retries of each message, `max_wait` (seconds) the
+    Retry-After waits of the whole call. `on_accepted(count, ts)` runs after each accepted
+    message, with how many are accepted in all now. The Receipt's detail is the ts values
+    of the messages posted now, comma-separated (webhooks return none).
     """
     clock = clock or SystemClock()
     post = _poster(channel=channel, token=token, webhook_url=webhook_url, api_url=api_url, timeout=timeout)
     payloads = list(message.slack) or [{"text": message.slack_text or message.subject}]
     stamps: list[str] = []
+    budget = [max_wait]  # seconds still allowed to wait, shared by every message
     for index in range(already_sent, len(payloads)):
-        answer = _post_with_retries(post, payloads[index], clock, max_retries)
+        where = f"message {index + 1} of {len(payloads)}"
+        answer = _post_with_retries(post, payloads[index], clock, max_retries, budget, where)
         if not answer.ok:
-            raise _refused(answer, index, len(payloads), stamps, already_sent)
+            raise _refused(answer, index, len(payloads), stamps, already_sent, max_wait)
         stamps.append(answer.ts)
+        if on_accepted is not None:
+            on_accepted(index + 1, answer.ts)
     extra = {"messages": str(len(payloads) - already_sent), "channel": channel}
     return Receipt("slack", digest_key, clock.now(), detail=",".join(s for s in stamps if s), extra=extra)
 
@@ -95,31 +111,48 @@ def _poster(
     )
 
 
-def _post_with_retries(post: Poster, payload: dict[str, Any], clock: Clock, max_retries: int) -> _Answer:
-    """Post once, and again after each `ratelimited`, at most `max_retries` more times."""
+def _post_with_retries(
+    post: Poster, payload: dict[str, Any], clock: Clock, max_retries: int, budget: list[float], where: str
+) -> _Answer:
+    """Post once, and again after each `ratelimited`, at most `max_retries` more times and
+    while the waits fit in `budget[0]` seconds (spent in place)."""
     # Hand-written: tenacity's Retrying (sleep on the clock, stop_after_attempt, retry_if_result) said
     # the same in twice the lines; posts never raise, so there is no exception plumbing to save.
     answer = post(payload)
     for _ in range(max_retries):
         if answer.retry_after is None:
             return answer
+        if answer.retry_after > budget[0]:
+            return _Answer(False, error=answer.error, retry_after=answer.retry_after, over_budget=True)
+        log.info("slack: %s %s; retrying in %g s", where, answer.error, answer.retry_after)
+        budget[0] -= answer.retry_after
         clock.sleep(answer.retry_after)
         answer = post(payload)
     return answer
 
 
 def _refused(
-    answer: _Answer, index: int, total: int, stamps: list[str], already_sent: int
+    answer: _Answer, index: int, total: int, stamps: list[str], already_sent: int, max_wait: float
 ) -> PartialDeliveryError:
     """The error for a refused message `index`; sent_count counts this call's acceptances."""
     error = answer.error or "unknown_error"
-    if answer.retry_after is not None:
+    if answer.over_budget:
+        hint = (
+            f"Slack asked to wait {answer.retry_after:g} s more, past [slack] max_wait ({max_wait:g} s "
+            "a run); the digest stays pending and the next run resumes"
+        )
+    elif answer.retry_after is not None:
         hint = "Slack kept answering ratelimited; the next run will resume"
     else:
         hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors")
     progress = f" (message {index + 1} of {total}; {index} accepted)" if total > 1 else ""
+    said = (
+        f"rate limited past [slack] max_wait ({max_wait:g} s)"
+        if answer.over_budget
+        else f"refused with {error}"
+    )
     return PartialDeliveryError(
-        f"slack: refused with {error}{progress}",
+        f"slack: {said}{progress}",
         hint=hint,
         sent_count=index - already_sent,
         detail=",".join(stamps),

@@ -1,26 +1,34 @@
-"""The digest job: select, render, and deliver once per (period, channel), through the ledger.
+"""The digest job: offer each channel what it was not offered yet, through the ledger.
 
-The ledger's rule: a digest is recorded pending (with the exact papers it holds) before it
-is sent, and marked sent only once the channel accepted it. A crash or a refused send leaves
-it pending; the next run sends that same digest again. A digest marked sent is never sent
-again, and a paper sent on a channel is not selected for that channel again.
+A channel's digest is made of its candidates (store.offers): every stored paper no digest
+of the channel offered, that arrived within `[digest] horizon_days`, in arrival order.
+The period (day or week) names the digest (`digest_key`: one per period, day and
+channel), sets its heading and marks papers announced before it as late; it drops none.
+
+The ledger's rule: a digest is recorded pending before its first send attempt, frozen:
+its rendered message, its items (paper, version, profile, score, reasons) and the papers
+it offers (claimed on its channel, so no later digest repeats them). Every retry (the next
+`digest` run, the daemon's `resend_pending`) sends exactly that content (jobs.send), and
+the digest is marked sent, its papers offered, in one transaction once the channel
+accepted it. A channel's pending digests are retried before a new one is built for it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import IO, TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.config import secret
 from arxivwatch.errors import ArxivwatchError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
 from arxivwatch.jobs.learn import model_id, score_new, thresholds
-from arxivwatch.models import Digest, Message, Receipt, digest_key
+from arxivwatch.jobs.send import DigestResult, deliver, sent_day, why_empty
+from arxivwatch.models import Digest, DigestItem, digest_key
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
@@ -30,15 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxivwatch.digest")
 
 CHANNELS = ("email", "slack", "file", "stdout")
-
-
-@dataclass(frozen=True)
-class DigestResult:
-    key: str
-    channel: str
-    status: str  # "sent" | "already sent" | "skipped (empty)" | "dry run" | "failed"
-    papers: int
-    detail: str = ""
+__all__ = ["CHANNELS", "DigestResult", "digest", "enabled_channels", "resend_pending"]
 
 
 def enabled_channels(config: Config) -> list[str]:
@@ -58,11 +58,15 @@ def digest(
     day: date | None = None,
     clock: Clock | None = None,
     out: IO[str] | None = None,
+    report: IO[str] | None = None,
 ) -> list[DigestResult]:
-    """Send the due digest to each channel; raise the first delivery failure after trying all.
+    """Send each channel its pending digests, then its digest for `day`; one result each.
 
-    `day` is the day the digest is for (default: today in the schedule's time zone); the
-    daemon passes the day the digest fell due, so a late digest covers its own period.
+    `day` names the digest (default: today in the schedule's time zone); the daemon
+    passes the day the digest fell due. `out` takes the stdout channel's digest; each
+    result's line is written to `report` as it happens (to stderr for the stdout channel).
+    Raises the first delivery failure after trying every channel (the failed digests stay
+    pending).
     """
     from arxivwatch import digest as selector
 
@@ -76,12 +80,19 @@ def digest(
     with open_store(config, clock) as store:
         score_new(store, model)
         for channel in channels or enabled_channels(config):
+            run = _Run(config, store, model, clock, period, start, end)
             try:
-                results.append(_one(config, store, model, channel, period, start, end, dry_run, clock, out))
+                done = run.channel(channel, dry_run, out)
             except DeliveryError as e:
-                results.append(DigestResult(digest_key(period, start, channel), channel, "failed", 0, str(e)))
+                key = digest_key(period, start, channel)
+                done = [
+                    DigestResult(key, channel, "failed", 0, str(e), f"{channel}: failed, left pending: {e}")
+                ]
                 failures.append(e)
-        store.beat("digest", not failures, "; ".join(f"{r.channel}: {r.status}" for r in results))
+            for result in done if report else ():
+                print(result.line, file=sys.stderr if channel == "stdout" else report, flush=True)
+            results.extend(done)
+        store.beat("digest", not failures, "; ".join(r.line for r in results))
     for failure in failures[1:]:  # the first becomes the command's error line
         log.error("%s (left pending for the next run)", failure)
     if failures:
@@ -90,160 +101,113 @@ def digest(
 
 
 def resend_pending(config: Config, *, clock: Clock | None = None) -> list[DigestResult]:
-    """Send the digests left pending by a crash or a refused send (the daemon calls this on start)."""
+    """Send the digests left pending by a crash or a refused send, exactly as recorded
+    (the daemon calls this on start). Raises the first failure; later ones stay pending."""
     clock = clock or SystemClock()
     results = []
-    model = load_model(config)
     with open_store(config, clock) as store:
         for record in store.pending_digests():
-            results.append(
-                _one(
-                    config,
-                    store,
-                    model,
-                    record.channel,
-                    record.period,
-                    record.start,
-                    record.end,
-                    False,
-                    clock,
-                    sys.stdout,
-                )
-            )
+            record = _frozen(config, store, record)
+            results.append(deliver(config, store, record, clock))
     return results
 
 
-def _one(
-    config: Config,
-    store: Store,
-    model: Model,
-    channel: str,
-    period: str,
-    start: date,
-    end: date,
-    dry_run: bool,
-    clock: Clock,
-    out: IO[str],
-) -> DigestResult:
+class _Run:
+    """One digest run's shared values, for one channel at a time."""
+
+    def __init__(
+        self, config: Config, store: Store, model: Model, clock: Clock, period: str, start: date, end: date
+    ) -> None:
+        self.config, self.store, self.model, self.clock = config, store, model, clock
+        self.period, self.start, self.end = period, start, end
+
+    def channel(self, channel: str, dry_run: bool, out: IO[str]) -> list[DigestResult]:
+        """Pending digests first, then this period's; a DeliveryError leaves the rest for later."""
+        from arxivwatch import render
+
+        key = digest_key(self.period, self.start, channel)
+        if dry_run or channel == "stdout":
+            built, _offered = self.build(channel)
+            out.write(render.render(built, templates_dir=self.config.templates_dir).text + "\n")
+            status = "dry run" if dry_run else "printed"
+            return [
+                DigestResult(
+                    key, channel, status, built.count, line=f"{channel}: {status}, {built.count} papers"
+                )
+            ]
+        results = [deliver(self.config, self.store, _frozen(self.config, self.store, r), self.clock)
+                   for r in self.store.pending_digests(channel)]  # fmt: skip
+        if any(r.key == key for r in results):
+            return results
+        record = self.store.get_digest(key)
+        if record is not None:  # sent: pending ones were delivered above
+            line = f"{channel}: already sent for {self.start.isoformat()}"
+            return [*results, DigestResult(key, channel, "already sent", len(record.items), line=line)]
+        built, offered = self.build(channel)
+        if built.count == 0 and not self.config.digest.send_empty:
+            why = why_empty(len(offered), sent_day(self.store.last_sent(channel)))
+            line = f"{channel}: nothing sent ({why}; send_empty = false)"
+            return [*results, DigestResult(key, channel, "skipped (empty)", 0, line=line)]
+        message = render.render(built, templates_dir=self.config.templates_dir)
+        items = [(item.paper.id, item.paper.version) for item in built.items]
+        entries = json.dumps([_entry(item) for item in built.items])
+        recorded = self.store.add_pending_digest(
+            key, self.period, self.start, self.end, channel, items,
+            offered=offered, entries=entries, message=message.to_json(),
+        )  # fmt: skip
+        frozen = self.store.get_digest(key)
+        if not recorded or frozen is None:  # another process recorded it meanwhile: it sends it
+            line = f"{channel}: recorded by another run for {self.start.isoformat()}"
+            return [*results, DigestResult(key, channel, "already sent", 0, line=line)]
+        return [*results, deliver(self.config, self.store, frozen, self.clock)]
+
+    def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
+        """The channel's digest from its candidates, and the (id, version) of every paper it offers."""
+        from arxivwatch import digest as selector
+
+        cfg = self.config.digest
+        since = self.clock.now() - timedelta(days=cfg.horizon_days)
+        papers = self.store.candidates(channel, since)
+        offered_before: dict[str, int] = {}
+        if cfg.flag_updated:
+            updated = self.store.updated_candidates(channel, since)
+            papers += [paper for paper, _version in updated.values()]
+            offered_before = {pid: version for pid, (_paper, version) in updated.items()}
+        scores = self.store.scores_for([p.id for p in papers], model_id(self.model))
+        papers = [p for p in papers if p.id in scores]  # an unscored paper waits for a score
+        built = selector.select(
+            papers, scores, self.model.profiles, thresholds(self.model, cfg.min_score),
+            period=self.period, start=self.start, end=self.end, channel=channel,
+            sent=offered_before, flag_updated=cfg.flag_updated, top_n=cfg.top_n,
+        )  # fmt: skip
+        return built, [(p.id, p.version) for p in papers]
+
+
+def _entry(item: DigestItem) -> dict[str, object]:
+    """A shown item as the ledger records it."""
+    paper = item.paper
+    return {"id": paper.id, "version": paper.version, "profile": item.profile, "score": item.score,
+            "reasons": list(item.reasons), "late": item.late}  # fmt: skip
+
+
+def _frozen(config: Config, store: Store, record: DigestRecord) -> DigestRecord:
+    """`record` with frozen content; a digest recorded by schema 1 (items only) is rendered
+    once from its items, all of them, with the current scores, and frozen before sending."""
+    from arxivwatch import digest as selector
     from arxivwatch import render
 
-    key = digest_key(period, start, channel)
-    record = store.get_digest(key) if channel != "stdout" else None
-    if record is not None and record.status == "sent" and not dry_run:
-        return DigestResult(key, channel, "already sent", len(record.items))
-    built = _build(config, store, model, channel, period, start, end, pending=record)
-    if built.count == 0 and not config.digest.send_empty and record is None:
-        return DigestResult(key, channel, "skipped (empty)", 0)
-    message = render.render(built, templates_dir=config.templates_dir, send_empty=True)
-    if dry_run or channel == "stdout":
-        out.write(message.text + "\n")
-        return DigestResult(key, channel, "dry run" if dry_run else "printed", built.count)
-    if record is None:
-        items = [(item.paper.id, item.paper.version) for item in built.items]
-        store.add_pending_digest(key, period, start, end, channel, items)
-    receipt = _deliver(config, store, channel, key, message, built, clock)
-    store.mark_sent(key, receipt.detail)
-    log.info("digest %s sent to %s: %d papers (%s)", key, channel, built.count, receipt.detail)
-    return DigestResult(key, channel, "sent", built.count, receipt.detail)
-
-
-def _build(
-    config: Config,
-    store: Store,
-    model: Model,
-    channel: str,
-    period: str,
-    start: date,
-    end: date,
-    *,
-    pending: DigestRecord | None,
-) -> Digest:
-    """Select the digest; for a pending one, exactly the papers it was recorded with."""
-    from arxivwatch import digest as selector
-
-    if pending is not None:
-        ids = {paper_id for paper_id, _version in pending.items}
-        papers = [p for p in (store.get_paper(i) for i in sorted(ids)) if p is not None]
-        sent: dict[str, int] = {}
-    else:
-        papers = store.papers_announced_between(start, end)
-        sent = store.sent_versions(channel)
-    limits = thresholds(model, config.digest.min_score)
-    scores = store.scores_for([p.id for p in papers], model_id(model))
-    return selector.select(
-        papers,
-        scores,
-        model.profiles,
-        limits,
-        period=period,
-        start=start,
-        end=end,
-        channel=channel,
-        sent=sent,
-        flag_updated=config.digest.flag_updated,
-        top_n=config.digest.top_n,
-    )
-
-
-def _deliver(
-    config: Config,
-    store: Store,
-    channel: str,
-    key: str,
-    message: Message,
-    built: Digest,
-    clock: Clock,
-) -> Receipt:
-    if channel == "email":
-        from arxivwatch.deliver import email
-
-        cfg = config.email
-        return email.send(
-            message,
-            digest_key=key,
-            host=cfg.host,
-            port=cfg.port,
-            security=cfg.security,
-            username=cfg.username,
-            password=secret(cfg.password_env),
-            sender=cfg.sender,
-            recipients=cfg.recipients,
-        )
-    if channel == "slack":
-        return _deliver_slack(config, store, key, message, clock)
-    if channel == "file":
-        from arxivwatch.deliver import file
-
-        return file.write(message, built, config.digest_folder)
-    raise DeliveryError(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
-
-
-def _deliver_slack(config: Config, store: Store, key: str, message: Message, clock: Clock) -> Receipt:
-    """Slack takes a digest as several messages: remember how many were accepted, so a
-    retry after a failure midway sends only the rest."""
-    from arxivwatch.deliver import slack
-
-    cfg = config.slack
-    progress_key = f"slack-progress:{key}"
-    done = int(store.get_value(progress_key) or 0)
-    token = secret(cfg.token_env)
-    webhook = secret(cfg.webhook_url_env) if cfg.webhook_url_env else None
-    if not token and not webhook:
-        raise DeliveryError(
-            f"no Slack credentials: ${cfg.token_env} is not set",
-            hint=f"export the bot token as {cfg.token_env}, or set [slack] webhook_url_env",
-        )
-    try:
-        return slack.send(
-            message,
-            digest_key=key,
-            channel=cfg.channel,
-            token=token,
-            webhook_url=webhook,
-            api_url=cfg.api_url,
-            clock=clock,
-            already_sent=done,
-        )
-    except DeliveryError as e:
-        store.set_value(progress_key, str(done + getattr(e, "sent_count", 0)))
-        raise
+    if record.message is not None:
+        return record
+    model = load_model(config)
+    ids = [paper_id for paper_id, _version in record.items]
+    papers = [p for p in (store.get_paper(i) for i in ids) if p is not None]
+    profiles = [replace(p, top_n=None) for p in model.profiles]
+    built = selector.select(
+        papers, store.scores_for(ids, model_id(model)), profiles, {p.name: 0.0 for p in profiles},
+        period=record.period, start=record.start, end=record.end, channel=record.channel,
+    )  # fmt: skip
+    message = render.render(built, templates_dir=config.templates_dir)
+    store.freeze(record.key, json.dumps([_entry(item) for item in built.items]), message.to_json())
+    frozen = store.get_digest(record.key)
+    assert frozen is not None
+    return frozen

@@ -14,6 +14,7 @@ from arxivwatch.jobs import load_model, open_store
 if TYPE_CHECKING:
     from arxivwatch.config import Config
     from arxivwatch.schedule import Cron
+    from arxivwatch.store import Store
 
 GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
 
@@ -48,6 +49,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
                 }
                 for d in [*store.last_digests(), *store.pending_digests()]
             ],
+            "channels": _channels(config, store, now),
             "heartbeats": {
                 job: {"at": at.isoformat(), "ok": ok, "detail": detail}
                 for job, (at, ok, detail) in store.heartbeats().items()
@@ -79,6 +81,32 @@ def status(
     else:
         _print(report, out)
     return 1 if check and report["problem"] else 0
+
+
+def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """Per channel: the last digest, how many papers wait for it, the recipients refused."""
+    from arxivwatch.jobs.digest import enabled_channels
+
+    since = now - timedelta(days=config.digest.horizon_days)
+    report: dict[str, Any] = {}
+    for channel in [c for c in enabled_channels(config) if c != "stdout"]:
+        last = next((d for d in store.last_digests() if d.channel == channel), None)
+        report[channel] = {
+            "last_digest": None
+            if last is None
+            else {
+                "key": last.key,
+                "status": last.status,
+                "papers": len(last.items),
+                "offered": last.offered,
+                "created_at": last.created_at.isoformat(),
+                "sent_at": last.sent_at.isoformat() if last.sent_at else None,
+            },
+            "pending": [d.key for d in store.pending_digests(channel)],
+            "waiting": store.waiting(channel, since),
+            "refused": list(last.refused) if last else [],
+        }
+    return report
 
 
 def check_problem(
@@ -140,8 +168,16 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
                 f"  {name}: AP {m['average_precision']}, P@10 {m['precision_at_10']}, "
                 f"threshold {m['threshold']} ({m['positives']} positives)"
             )
-    for d in report["digests"]:
-        lines.append(f"digest {d['key']}: {d['status']} ({d['papers']} papers)")
+    for channel, c in report["channels"].items():
+        last = c["last_digest"]
+        said = "no digest yet" if last is None else f"last digest {last['key']} {last['status']}"
+        if last and last["sent_at"]:
+            said += f" at {last['sent_at']}"
+        if last:
+            said += f" ({last['papers']} papers shown, {last['offered']} offered)"
+        pending = f", pending: {', '.join(c['pending'])}" if c["pending"] else ""
+        refused = f", refused recipients: {', '.join(c['refused'])}" if c["refused"] else ""
+        lines.append(f"{channel}: {said}; {c['waiting']} papers waiting{pending}{refused}")
     for job, at in report["next_runs"].items():
         lines.append(f"next {job}: {at}")
     lines.append("healthy" if report["healthy"] else f"unhealthy: {report['problem']}")

@@ -2,8 +2,9 @@
 
 What it keeps: papers (one row per arXiv id, the latest version, plus a version
 history), scores per model, an arXiv metadata cache for training, poll runs, the
-feed's conditional-GET state, the digest ledger (pending, then sent, with the paper
-versions delivered per channel), job heartbeats and a small key/value table.
+feed's conditional-GET state, the digest ledger (pending, then sent, each digest with
+its frozen content and the papers it offered on its channel), job heartbeats and a
+small key/value table.
 
 Every write is one transaction (BEGIN IMMEDIATE ... COMMIT), so a crash never leaves
 half a poll. The schema is versioned with PRAGMA user_version; MIGRATIONS[n] brings a
@@ -12,7 +13,8 @@ daemon, so two of them never share a database.
 
 Layout: `_db` holds the connection, the schema and its migrations, transactions and
 the daemon's lock; `papers` the tables a poll fills (papers, scores, metadata cache,
-polls, feed state); `ledger` what the jobs record (digests, heartbeats, key/value).
+polls, feed state); `ledger` what the jobs record (digests, heartbeats, key/value);
+`offers` what each channel was offered, and so what its next digest holds.
 `Store` is those table groups in one class; no module outside this package imports
 sqlite3.
 """
@@ -21,10 +23,11 @@ from __future__ import annotations
 
 from arxivwatch.store._db import MIGRATIONS
 from arxivwatch.store.ledger import DigestRecord, LedgerTables
+from arxivwatch.store.offers import OfferTables
 from arxivwatch.store.papers import NEW_TYPES, PaperTables, PollRun, UpsertResult
 
 __all__ = ["MIGRATIONS", "NEW_TYPES", "DigestRecord", "PollRun", "Store", "UpsertResult"]
 
 
-class Store(PaperTables, LedgerTables):
+class Store(PaperTables, LedgerTables, OfferTables):
     """The database at `path`; use as a context manager. Safe to share between threads."""

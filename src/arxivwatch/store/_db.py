@@ -49,6 +49,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         detail TEXT NOT NULL)""",
         "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # 2: delivery by what each channel was offered. `seq` is the arrival order (rowid
+        # order before, as the rows were inserted); `offers` holds every paper a digest
+        # offered on its channel, claimed when the digest is recorded and offered once the
+        # digest is sent; a digest keeps its frozen content (message, entries) and its
+        # progress (Slack messages accepted) and refused recipients.
+        "ALTER TABLE papers ADD COLUMN seq INTEGER",
+        "UPDATE papers SET seq = rowid",
+        "CREATE INDEX papers_by_arrival ON papers (first_seen, seq)",
+        "ALTER TABLE digests ADD COLUMN entries TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE digests ADD COLUMN message TEXT",
+        "ALTER TABLE digests ADD COLUMN progress INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE digests ADD COLUMN refused TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE offers (channel TEXT NOT NULL, paper_id TEXT NOT NULL,
+        version INTEGER NOT NULL, digest_key TEXT NOT NULL REFERENCES digests (key),
+        PRIMARY KEY (channel, paper_id, version))""",
+        "CREATE INDEX offers_by_digest ON offers (digest_key)",
+        # Schema 1 chose by announcement date: what a recorded digest's period held counts
+        # as offered by it (sent) or claimed by it (pending), and so do the items it carried.
+        """INSERT OR IGNORE INTO offers SELECT d.channel, p.id, p.version, d.key
+        FROM digests d JOIN papers p ON p.announced BETWEEN d.start AND d."end"
+        AND p.announce_type IN ('new', 'cross', '')""",
+        """INSERT OR IGNORE INTO offers SELECT d.channel, json_extract(j.value, '$[0]'),
+        json_extract(j.value, '$[1]'), d.key FROM digests d, json_each(d.items) j""",
+        # schema 1 kept a pending Slack digest's progress in kv
+        """UPDATE digests SET progress = (SELECT CAST(value AS INTEGER) FROM kv
+        WHERE kv.key = 'slack-progress:' || digests.key) WHERE status = 'pending'
+        AND EXISTS (SELECT 1 FROM kv WHERE kv.key = 'slack-progress:' || digests.key)""",
+    ),
 )
 
 

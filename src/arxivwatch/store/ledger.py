@@ -14,7 +14,14 @@ from arxivwatch.store._db import Database
 
 @dataclass(frozen=True)
 class DigestRecord:
-    """One row of the digest ledger; `items` are the (paper id, version) pairs it carries."""
+    """One row of the digest ledger.
+
+    `items` are the (paper id, version) pairs it shows; `entries` the same items as recorded
+    (JSON text: paper id, version, profile, score, reasons, late); `message` the frozen
+    rendered Message (JSON text; None for a digest recorded by schema 1, before content was
+    frozen); `offered` how many papers it offers (shown or not); `progress` how many of its
+    Slack messages were accepted; `refused` the recipients a mail server refused.
+    """
 
     key: str
     period: str
@@ -26,6 +33,14 @@ class DigestRecord:
     created_at: datetime
     sent_at: datetime | None = None
     detail: str = ""
+    entries: str = "[]"
+    message: str | None = None
+    progress: int = 0
+    refused: tuple[str, ...] = ()
+    offered: int = 0
+
+
+_SELECT = "SELECT d.*, (SELECT COUNT(*) FROM offers o WHERE o.digest_key = d.key) AS offered FROM digests d"
 
 
 class LedgerTables(Database):
@@ -41,30 +56,61 @@ class LedgerTables(Database):
         end: date,
         channel: str,
         items: Sequence[tuple[str, int]],
+        *,
+        offered: Sequence[tuple[str, int]] | None = None,
+        entries: str = "[]",
+        message: str | None = None,
     ) -> bool:
-        """Record a digest as pending before sending it; False when the key exists already."""
+        """Record a digest as pending before sending it, frozen: its shown `items`, its
+        `entries` and rendered `message` (JSON text), and the papers it offers (`offered`,
+        default the items), claimed for its channel in the same transaction.
+
+        False (and nothing written) when the key exists already.
+        """
         with self._tx() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO digests VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, NULL, '')",
+                "INSERT OR IGNORE INTO digests (key, period, start, \"end\", channel, status, items,"
+                " created_at, entries, message) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                 (key, period, start.isoformat(), end.isoformat(), channel,
-                 json.dumps([list(i) for i in items]), self._now()),
+                 json.dumps([list(i) for i in items]), self._now(), entries, message),
             )  # fmt: skip
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            db.executemany(
+                "INSERT OR IGNORE INTO offers VALUES (?, ?, ?, ?)",
+                [(channel, pid, version, key) for pid, version in (items if offered is None else offered)],
+            )
+            return True
 
     def get_digest(self, key: str) -> DigestRecord | None:
         """One ledger row by key."""
-        rows = self._rows("SELECT * FROM digests WHERE key = ?", (key,))
+        rows = self._rows(_SELECT + " WHERE d.key = ?", (key,))
         return _row_digest(rows[0]) if rows else None
 
-    def mark_sent(self, key: str, detail: str) -> None:
-        """Mark a pending digest sent (the channel accepted it) and record the versions delivered."""
+    def freeze(self, key: str, entries: str, message: str) -> None:
+        """Store the content of a digest recorded without it (schema 1), before it is sent."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM digests WHERE key = ?", (key,)).fetchone()
+            db.execute(
+                "UPDATE digests SET entries = ?, message = ? WHERE key = ? AND message IS NULL",
+                (entries, message, key),
+            )
+
+    def record_progress(self, key: str, progress: int, detail: str) -> None:
+        """Commit that the first `progress` messages of a digest were accepted (Slack)."""
+        with self._tx() as db:
+            db.execute("UPDATE digests SET progress = ?, detail = ? WHERE key = ?", (progress, detail, key))
+
+    def mark_sent(self, key: str, detail: str, refused: Sequence[str] = ()) -> None:
+        """Mark a pending digest sent (the channel accepted it): its claimed papers become
+        offered and its items delivered, in the same transaction. `refused` names the
+        recipients the channel refused while accepting the rest."""
+        with self._tx() as db:
+            row = db.execute(_SELECT + " WHERE d.key = ?", (key,)).fetchone()
             if row is None:
                 raise StoreError(f"no digest {key!r} in the ledger", hint="this is a bug")
             db.execute(
-                "UPDATE digests SET status = 'sent', sent_at = ?, detail = ? WHERE key = ?",
-                (self._now(), detail, key),
+                "UPDATE digests SET status = 'sent', sent_at = ?, detail = ?, refused = ? WHERE key = ?",
+                (self._now(), detail, ", ".join(refused), key),
             )
             record = _row_digest(row)
             db.executemany(
@@ -76,7 +122,7 @@ class LedgerTables(Database):
         """Digests recorded but not (yet) accepted by their channel, oldest first."""
         where, params = ("AND channel = ?", (channel,)) if channel else ("", ())
         rows = self._rows(
-            f"SELECT * FROM digests WHERE status = 'pending' {where} ORDER BY start, created_at",
+            f"{_SELECT} WHERE status = 'pending' {where} ORDER BY start, created_at",
             params,
         )
         return [_row_digest(row) for row in rows]
@@ -89,10 +135,18 @@ class LedgerTables(Database):
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def last_sent(self, channel: str) -> DigestRecord | None:
+        """The digest most recently accepted by `channel`, or None."""
+        rows = self._rows(
+            _SELECT + " WHERE d.channel = ? AND d.status = 'sent' ORDER BY d.sent_at DESC LIMIT 1",
+            (channel,),
+        )
+        return _row_digest(rows[0]) if rows else None
+
     def last_digests(self) -> list[DigestRecord]:
         """The latest digest of each channel (by period start, then creation)."""
         rows = self._rows(
-            "SELECT * FROM digests d WHERE key = (SELECT key FROM digests e WHERE"
+            _SELECT + " WHERE d.key = (SELECT key FROM digests e WHERE"
             " e.channel = d.channel ORDER BY start DESC, created_at DESC LIMIT 1) ORDER BY channel"
         )
         return [_row_digest(row) for row in rows]
@@ -135,4 +189,9 @@ def _row_digest(row: sqlite3.Row) -> DigestRecord:
         created_at=datetime.fromisoformat(row["created_at"]),
         sent_at=datetime.fromisoformat(row["sent_at"]) if row["sent_at"] else None,
         detail=row["detail"],
+        entries=row["entries"],
+        message=row["message"],
+        progress=int(row["progress"]),
+        refused=tuple(r for r in str(row["refused"]).split(", ") if r),
+        offered=int(row["offered"]),
     )

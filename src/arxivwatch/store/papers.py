@@ -61,6 +61,7 @@ class PaperTables(Database):
         updated: list[str] = []
         unchanged = 0
         now = self._now()
+        seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM papers").fetchone()[0])
         for paper in papers:
             stored = db.execute("SELECT version FROM papers WHERE id = ?", (paper.id,)).fetchone()
             if stored is not None and paper.version <= stored["version"]:
@@ -72,7 +73,8 @@ class PaperTables(Database):
                 (paper.id, paper.version, row["announced"], paper.announce_type, now),
             )
             if stored is None:
-                _insert(db, "papers", {**row, "first_seen": now, "last_seen": now})
+                seq += 1  # the arrival order, which delivery follows
+                _insert(db, "papers", {**row, "first_seen": now, "last_seen": now, "seq": seq})
                 (new if paper.announce_type in NEW_TYPES else updated).append(paper.id)
             else:
                 # A new version: the content changes, the first announcement stays.
@@ -90,7 +92,7 @@ class PaperTables(Database):
     def get_paper(self, paper_id: str) -> Paper | None:
         """One stored paper by id (no version), or None."""
         rows = self._rows("SELECT * FROM papers WHERE id = ?", (paper_id,))
-        return _row_paper(rows[0]) if rows else None
+        return row_paper(rows[0]) if rows else None
 
     def papers_announced_between(self, start: date, end: date) -> list[Paper]:
         """New and cross-listed papers announced in [start, end], oldest first."""
@@ -100,14 +102,14 @@ class PaperTables(Database):
             " ORDER BY announced, id",
             (start.isoformat(), end.isoformat(), *NEW_TYPES),
         )
-        return [_row_paper(row) for row in rows]
+        return [row_paper(row) for row in rows]
 
     def recent_papers(self, limit: int) -> list[Paper]:
         """The `limit` most recently announced papers (any type), newest first."""
         rows = self._rows(
             "SELECT * FROM papers ORDER BY COALESCE(announced, '') DESC, id DESC LIMIT ?", (limit,)
         )
-        return [_row_paper(row) for row in rows]
+        return [row_paper(row) for row in rows]
 
     def paper_versions(self, paper_id: str) -> list[tuple[int, date | None, str]]:
         """The version history of one paper: (version, announced, announce type), oldest first."""
@@ -153,7 +155,7 @@ class PaperTables(Database):
             " (SELECT 1 FROM scores s WHERE s.paper_id = p.id AND s.model_id = ?) ORDER BY p.id",
             (model_id,),
         )
-        return [_row_paper(row) for row in rows]
+        return [row_paper(row) for row in rows]
 
     # metadata cache
 
@@ -163,7 +165,7 @@ class PaperTables(Database):
         for chunk in _chunks(list(ids)):
             marks = ", ".join("?" for _ in chunk)
             for r in self._rows(f"SELECT paper FROM metadata WHERE id IN ({marks})", chunk):
-                paper = _row_paper(json.loads(r[0]))
+                paper = row_paper(json.loads(r[0]))
                 found[paper.id] = paper
         return found
 
@@ -238,7 +240,7 @@ def _paper_row(paper: Paper) -> dict[str, Any]:
     return row
 
 
-def _row_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
+def row_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
     """The inverse of _paper_row; extra columns (first_seen, ...) are ignored."""
     values: dict[str, Any] = {}
     for name in _PAPER_COLUMNS:
