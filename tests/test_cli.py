@@ -122,3 +122,110 @@ def test_lists_show_prints_one_json_entry_per_line(
     assert len({e["arxiv_id"] for e in entries if e["arxiv_id"]}) == 164
     unet = next(e for e in entries if e["arxiv_id"] == "1505.04597")
     assert unet["title"].lower().startswith("u-net: convolutional networks")
+
+
+GLOBAL_OPTIONS = [
+    (["--config", "x.toml"], "config", "x.toml"),
+    (["--debug"], "debug", True),
+    (["-v"], "verbose", True),
+    (["--verbose"], "verbose", True),
+    (["-q"], "quiet", True),
+    (["--quiet"], "quiet", True),
+]
+
+
+@pytest.mark.parametrize(("option", "dest", "value"), GLOBAL_OPTIONS)
+@pytest.mark.parametrize("command", ["status", "poll", "digest", "lists show x.md"])
+def test_global_option_means_the_same_before_or_after_the_subcommand(
+    option: list[str], dest: str, value: object, command: str
+) -> None:
+    """A global option given before the subcommand is not overwritten by the subcommand's default."""
+    parser = build_parser()
+    before = parser.parse_args([*option, *command.split()])
+    after = parser.parse_args([*command.split(), *option])
+    assert getattr(before, dest) == value
+    assert getattr(after, dest) == value
+    assert vars(before) == vars(after)
+
+
+def test_global_options_default_when_not_given() -> None:
+    """Without global options, the subcommand sees the defaults (no config, INFO level)."""
+    args = build_parser().parse_args(["status"])
+    assert (args.config, args.debug, args.verbose, args.quiet) == (None, False, False, False)
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_config_option_is_used_in_either_position(position: str, tmp_path: Path, cli: CliRunner) -> None:
+    """`--config missing.toml` is refused whether it comes before or after the subcommand."""
+    option = ["--config", str(tmp_path / "nothere.toml")]
+    args = [*option, "status"] if position == "before" else ["status", *option]
+    result = cli(*args)
+    assert result.returncode == 2
+    assert "nothere.toml not found" in result.stderr
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_quiet_option_silences_info_in_either_position(
+    position: str, write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
+    """`-q` drops the INFO line of `train` ("model saved to") before or after the subcommand."""
+    cfg = ["--config", str(write_config('[arxiv]\ncontact = "lab@example.org"\n'))]
+    loud = cli("train", "--offline", *cfg, check=True)
+    assert "INFO arxivwatch" in loud.stderr
+    args = ["-q", "train", "--offline", *cfg] if position == "before" else ["train", "--offline", *cfg, "-q"]
+    quiet = cli(*args, check=True)
+    assert "INFO" not in quiet.stderr
+    assert "model saved" not in quiet.stderr
+
+
+@pytest.mark.parametrize("flag", ["-v", "--verbose"])
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_verbose_option_shows_debug_in_either_position(
+    flag: str, position: str, write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
+    """`-v` shows arxivwatch's DEBUG lines (where the configuration came from) in either position."""
+    cfg = ["--config", str(write_config('[arxiv]\ncontact = "lab@example.org"\n'))]
+    args = [flag, "status", *cfg] if position == "before" else ["status", *cfg, flag]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG arxivwatch.config: configuration from" in result.stderr
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_debug_option_shows_the_traceback_in_either_position(
+    position: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    """`--debug` adds the traceback above the one error line, before or after the subcommand."""
+    option = ["--config", str(tmp_path / "nothere.toml")]
+    args = ["--debug", "status", *option] if position == "before" else ["status", *option, "--debug"]
+    result = cli(*args)
+    assert result.returncode == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: config file")
+
+
+def test_no_third_party_line_at_verbose(write_config: Callable[[str], Path], cli: CliRunner) -> None:
+    """`train -v` logs no line of markdown_it, httpx or any other library: only arxivwatch's."""
+    cfg = write_config('[arxiv]\ncontact = "lab@example.org"\n')
+    result = cli("train", "--offline", "--config", str(cfg), "-v", check=True)
+    lines = [line for line in result.stderr.splitlines() if " DEBUG " in line or " INFO " in line]
+    assert lines, "train -v should log something"
+    assert all(" arxivwatch" in line for line in lines), [x for x in lines if " arxivwatch" not in x][:3]
+
+
+def test_lists_alone_prints_the_lists_help(cli: CliRunner) -> None:
+    """`arxivwatch lists` prints the help of `lists` (naming `show`), not the top-level help."""
+    result = cli("lists")
+    assert "usage: arxivwatch lists" in result.stdout
+    assert "show" in result.stdout
+    assert "demo" not in result.stdout
+
+
+def test_help_summaries_end_in_one_period() -> None:
+    """Every command's one-line summary in the top-level help ends in exactly one period."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    helps = [choice.help for choice in sub._choices_actions]  # type: ignore[attr-defined]
+    assert len(helps) == len(COMMANDS)
+    for text in helps:
+        assert text.endswith(".") and not text.endswith(".."), text

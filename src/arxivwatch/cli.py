@@ -113,25 +113,55 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    from arxivwatch import config
+    import os
 
-    return config.load(args.config)
+    from arxivwatch import config, logs
+
+    loaded = config.load(getattr(args, "config", None))
+    logs.redact_secrets(config.secret_names(loaded), os.environ)
+    return loaded
 
 
 def _doc(func: Callable[..., object]) -> str:
     return " ".join((func.__doc__ or "").split())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _summary(doc: str) -> str:
+    """The first sentence of a command's docstring, ending in exactly one period."""
+    return doc.split(". ")[0].rstrip(".") + "."
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _common(*, suppress: bool) -> argparse.ArgumentParser:
+    """The global options; with `suppress`, an option not given sets nothing (see build_parser)."""
     common = _Parser(add_help=False)
+    default: dict[str, object] = {"default": argparse.SUPPRESS} if suppress else {}
     common.add_argument(
         "--config",
         metavar="FILE",
         help="configuration file (default: $ARXIVWATCH_CONFIG, else ./arxivwatch.toml, else defaults)",
+        **default,  # type: ignore[arg-type]
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    common.add_argument("-v", "--verbose", action="store_true", help="log more (debug level)")
-    common.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors")
+    options = (
+        (("--debug",), "show tracebacks and all debug logging, third-party libraries' too"),
+        (("-v", "--verbose"), "log more (arxivwatch's debug level)"),
+        (("-q", "--quiet"), "log only warnings and errors"),
+    )
+    for flags, text in options:
+        common.add_argument(*flags, action="store_true", help=text, **default)  # type: ignore[arg-type]
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: global options are accepted before or after the subcommand alike."""
+    common = _common(suppress=False)
+    # The subcommands take the same options with no default of their own, so an option
+    # given before the subcommand is not overwritten by the subcommand's default.
+    sub_common = _common(suppress=True)
 
     parser = _Parser(
         prog="arxivwatch",
@@ -144,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
         doc = _doc(func)
-        p = sub.add_parser(name, help=doc.split(". ")[0] + ".", description=doc, parents=[common])
+        p = sub.add_parser(name, help=_summary(doc), description=doc, parents=[sub_common])
         p.set_defaults(func=func)
         return p
 
@@ -195,14 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     lists = sub.add_parser(
-        "lists", help="Inspect curated lists.", description="Inspect curated lists.", parents=[common]
+        "lists", help="Inspect curated lists.", description="Inspect curated lists.", parents=[sub_common]
     )
+    lists.set_defaults(func=lambda _args: _help(lists))
     lists_sub = lists.add_subparsers(dest="lists_command", metavar="COMMAND", parser_class=_Parser)
     p = lists_sub.add_parser(
         "show",
-        help=_doc(_cmd_lists_show).split(". ")[0] + ".",
+        help=_summary(_doc(_cmd_lists_show)),
         description=_doc(_cmd_lists_show),
-        parents=[common],
+        parents=[sub_common],
     )
     p.set_defaults(func=_cmd_lists_show)
     p.add_argument("path_or_url", metavar="PATH_OR_URL", help="a markdown file or an http(s) URL")
@@ -227,16 +258,13 @@ def _date(text: str) -> object:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.INFO
-    if getattr(args, "quiet", False):
-        level = logging.WARNING
-    if getattr(args, "verbose", False) or getattr(args, "debug", False):
-        level = logging.DEBUG
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    from arxivwatch import logs
+
+    logs.setup(
+        quiet=getattr(args, "quiet", False),
+        verbose=getattr(args, "verbose", False),
+        debug=getattr(args, "debug", False),
     )
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "mail.log"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,9 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(args)
         return int(args.func(args))
     except ArxivwatchError as e:
+        from arxivwatch.logs import redact
+
         if debug:
-            raise
-        print(f"Error: {e}", file=sys.stderr)
+            import traceback
+
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        print(redact(f"Error: {e}"), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -262,6 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader of our output went away (e.g. `arxivwatch score | head`); not an error of ours
         sys.stderr.close()
         return 0
+    except Exception:
+        # A bug of ours: show the traceback, with any secret value redacted from it.
+        import traceback
+
+        from arxivwatch.logs import redact
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Secrets never sit in the file: `email.password_env`, `slack.token_env` and
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tomllib
@@ -28,6 +29,8 @@ LOCAL_FILE = "arxivwatch.toml"
 DEFAULT_PROFILES = "profiles"
 MAX_HORIZON_DAYS = 3660  # ten years
 MAX_SECONDS = 3600.0  # the longest any configured wait may be
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
         sections[name] = _build_section(name, cls, table, env, config.source)
     config = replace(config, **sections)
     _validate(config)
+    log.debug("configuration from %s", config.source)
     return config
 
 
@@ -194,6 +198,12 @@ def secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
         return None
     value = (os.environ if env is None else env).get(name, "")
     return value or None
+
+
+def secret_names(config: Config) -> tuple[str, ...]:
+    """The names of the environment variables holding secrets (password, token, webhook URL)."""
+    names = (config.email.password_env, config.slack.token_env, config.slack.webhook_url_env)
+    return tuple(name for name in names if name)
 
 
 def _find_file(path: str | None, env: Mapping[str, str]) -> Path | None:

@@ -1,0 +1,92 @@
+"""Logging for the command line: levels, quiet third-party libraries, and secrets redacted.
+
+Levels: INFO by default, WARNING with `-q`, arxivwatch's DEBUG with `-v`. The
+libraries below log at WARNING and above unless `--debug`, where everything logs at
+DEBUG. At every level, the values of the secret environment variables the
+configuration names (`email.password_env`, `slack.token_env`, `slack.webhook_url_env`)
+are replaced by `[redacted NAME]` in every record that reaches the handler, the
+exception text included.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+
+THIRD_PARTY = (
+    "slack_sdk",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "apscheduler",
+    "markdown_it",
+    "mail.log",
+    "asyncio",
+    "hpack",
+)
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MIN_SECRET = 4  # shorter values would redact ordinary words; no real token is this short
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces each secret value in a record's message (and exception text) by its name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[str, str] = {}  # value -> the variable's name
+
+    def add(self, secrets: Mapping[str, str]) -> None:
+        """Redact these values from now on: `secrets` maps variable name -> value."""
+        for name, value in secrets.items():
+            if value and len(value) >= MIN_SECRET:
+                self.secrets[value] = name
+
+    def redact(self, text: str) -> str:
+        """`text` with every known secret value replaced by "[redacted NAME]"."""
+        for value, name in sorted(self.secrets.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(value, f"[redacted {name}]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+_filter = RedactSecrets()
+
+
+def setup(*, quiet: bool = False, verbose: bool = False, debug: bool = False) -> None:
+    """Log to stderr at the level the flags ask for (see the module docstring)."""
+    level = logging.DEBUG if (verbose or debug) else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(_filter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else max(level, logging.WARNING))
+
+
+def redact_secrets(names: Iterable[str], env: Mapping[str, str]) -> None:
+    """Redact the values of the environment variables `names` from every log record."""
+    _filter.add({name: env.get(name, "") for name in names if name})
+
+
+def redact(text: str) -> str:
+    """`text` with the registered secret values redacted (for output not sent through logging)."""
+    return _filter.redact(text)
