@@ -136,7 +136,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _common(*, suppress: bool) -> argparse.ArgumentParser:
+def _common(*, suppress: bool) -> _Parser:
     """The global options; with `suppress`, an option not given sets nothing (see build_parser)."""
     common = _Parser(add_help=False)
     default: dict[str, object] = {"default": argparse.SUPPRESS} if suppress else {}
