@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,84 @@ def test_delivery_keys_are_finite_and_in_range(tmp_path: Path, text: str, expect
     with pytest.raises(ConfigError) as caught:
         config.load(str(path), env={})
     assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_unknown_arxivwatch_variable_is_refused_with_the_closest_key() -> None:
+    """ARXIVWATCH_DIGEST_TOPN is refused like an unknown key, naming it and suggesting TOP_N."""
+    with pytest.raises(ConfigError) as info:
+        config.load(None, env={"ARXIVWATCH_DIGEST_TOPN": "5"})
+    assert "unknown environment variable ARXIVWATCH_DIGEST_TOPN" in str(info.value)
+    assert "ARXIVWATCH_DIGEST_TOP_N" in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_unknown_variable_exits_2_from_the_command_line(
+    write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """`status` with ARXIVWATCH_DIGEST_TOPN set is one Error line and exit 2."""
+    monkeypatch.setenv("ARXIVWATCH_DIGEST_TOPN", "5")
+    result = cli("status", "--config", str(write_config("")))
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: unknown environment variable ARXIVWATCH_DIGEST_TOPN")
+    assert "Traceback" not in result.stderr
+
+
+def test_secret_and_known_variables_are_accepted() -> None:
+    """The secret variables the configuration names, ARXIVWATCH_CONFIG and every key's variable pass."""
+    env = {name: "1" for name in config.variable_names() if name.endswith(("_TOP_N", "_PORT"))}
+    env["ARXIVWATCH_SMTP_PASSWORD"] = "x"
+    env["ARXIVWATCH_REGEN_GOLDEN"] = "1"
+    assert config.load(None, env=env).digest.top_n == 1
+
+
+@pytest.mark.parametrize(
+    ("contact", "warned"),
+    [("", "is not set"), ("lab", "is not an e-mail address"), ("lab@example", "is not an e-mail address")],
+)
+def test_contact_missing_or_malformed_is_warned(
+    contact: str, warned: str, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """arXiv asks for a contact address: an empty or non-e-mail contact logs one warning naming it."""
+    with caplog.at_level("WARNING", logger="arxivwatch.config"):
+        config.warn_contact(config.load(str(write_config(f'[arxiv]\ncontact = "{contact}"\n')), env={}))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "[arxiv] contact" in warnings[0] and warned in warnings[0]
+
+
+def test_good_contact_is_not_warned(
+    write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A contact that is an e-mail address logs no warning."""
+    with caplog.at_level("WARNING", logger="arxivwatch.config"):
+        config.warn_contact(config.load(str(write_config('[arxiv]\ncontact = "lab@example.org"\n')), env={}))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_relative_list_path_resolves_against_the_file_folder(tmp_path: Path) -> None:
+    """`training.lists` paths resolve against the configuration file's folder; URLs stay as they are."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "c.toml").write_text(
+        '[training]\nlists = ["lists/a.md", "/abs/b.md", "https://example.org/c.md"]\n', encoding="utf-8"
+    )
+    cfg = config.load(str(folder / "c.toml"), env={})
+    assert cfg.list_sources == (
+        str(folder.resolve() / "lists" / "a.md"),
+        "/abs/b.md",
+        "https://example.org/c.md",
+    )
+
+
+def test_building_the_arxiv_client_warns_about_the_contact(
+    write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warning comes where arXiv is asked (the client is built), not at every configuration load."""
+    from arxivwatch import jobs
+    from arxivwatch.clock import FakeClock
+
+    cfg = config.load(str(write_config("")), env={})
+    with caplog.at_level("WARNING", logger="arxivwatch.config"):
+        assert not caplog.records
+        jobs.arxiv_client(cfg, FakeClock()).close()
+    assert any("[arxiv] contact is not set" in r.getMessage() for r in caplog.records)

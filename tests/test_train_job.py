@@ -158,3 +158,25 @@ def test_score_command_refuses_a_bad_line_with_its_number(trained: str, cli: Cli
         'Error: stdin line 2: not a JSON object with "id" and "title"; '
         'give one {"id","title","abstract","categories"} object per line'
     ]
+
+
+def test_train_reads_a_relative_list_beside_the_config(tmp_path: Path, cli: CliRunner) -> None:
+    """A list named relatively in the configuration is found beside it, whatever the working folder."""
+    import shutil
+
+    import arxivwatch
+
+    folder = tmp_path / "etc"
+    (folder / "lists").mkdir(parents=True)
+    bundled = Path(arxivwatch.__file__).parent / "data" / "lists" / "implemented-dl-papers.md"
+    shutil.copy(bundled, folder / "lists" / "mine.md")
+    cfg = folder / "c.toml"
+    cfg.write_text(
+        f'[storage]\npath = "{tmp_path / "db" / "a.db"}"\n[arxiv]\ncontact = "lab@example.org"\n'
+        '[training]\nlists = ["lists/mine.md"]\n',
+        encoding="utf-8",
+    )
+    result = cli("train", "--offline", "--config", str(cfg))
+    assert "mine.md" not in result.stderr or "not found" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "db" / "model.npz").is_file()

@@ -12,9 +12,11 @@ Secrets never sit in the file: `email.password_env`, `slack.token_env` and
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -126,6 +128,14 @@ class Config:
         return self._resolve(self.training.model) if self.training.model else (self.data_dir / "model.npz")
 
     @property
+    def list_sources(self) -> tuple[str, ...]:
+        """`training.lists` with each relative path resolved against the file's folder (URLs kept)."""
+        return tuple(
+            item if item.startswith(("http://", "https://")) else str(self._resolve(item))
+            for item in self.training.lists
+        )
+
+    @property
     def lists_cache(self) -> Path:
         return self.data_dir / "lists"
 
@@ -187,6 +197,7 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
             raise ConfigError(f"{config.source}: [{name}] must be a table", hint="see the README")
         sections[name] = _build_section(name, cls, table, env, config.source)
     config = replace(config, **sections)
+    _refuse_unknown_variables(config, env)
     _validate(config)
     log.debug("configuration from %s", config.source)
     return config
@@ -198,6 +209,48 @@ def secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
         return None
     value = (os.environ if env is None else env).get(name, "")
     return value or None
+
+
+# Variables of ours that are not configuration keys.
+OTHER_VARIABLES = (ENV_FILE, "ARXIVWATCH_REGEN_GOLDEN")
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
+
+
+def variable_names() -> tuple[str, ...]:
+    """Every ARXIVWATCH_<SECTION>_<KEY> variable that overrides a key."""
+    return tuple(
+        f"ARXIVWATCH_{name.upper()}_{f.name.upper()}" for name, cls in SECTIONS.items() for f in fields(cls)
+    )
+
+
+def _refuse_unknown_variables(config: Config, env: Mapping[str, str]) -> None:
+    """An ARXIVWATCH_* variable that names no key is a mistake, refused like an unknown key."""
+    known = {*variable_names(), *OTHER_VARIABLES, *secret_names(config)}
+    for name in sorted(env):
+        if name.startswith("ARXIVWATCH_") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            raise ConfigError(
+                f"unknown environment variable {name}",
+                hint=f"did you mean {close[0]}? else unset it" if close else "unset it (see the README)",
+            )
+
+
+def warn_contact(config: Config) -> None:
+    """arXiv asks automated clients for a contact address; warn (not refuse) without one."""
+    contact = config.arxiv.contact.strip()
+    if not contact:
+        log.warning(
+            "%s: [arxiv] contact is not set; arXiv asks automated clients for an e-mail address "
+            "(set it, or ARXIVWATCH_ARXIV_CONTACT)",
+            config.source,
+        )
+    elif not _EMAIL.fullmatch(contact):
+        log.warning(
+            "%s: [arxiv] contact %r is not an e-mail address; arXiv uses it to reach you "
+            "(use one like lab@example.org)",
+            config.source,
+            contact,
+        )
 
 
 def secret_names(config: Config) -> tuple[str, ...]:

@@ -32,7 +32,9 @@ def open_store(config: Config, clock: Clock) -> Store:
 
 def arxiv_client(config: Config, clock: Clock) -> ArxivClient:
     from arxivwatch.arxiv.client import ArxivClient
+    from arxivwatch.config import warn_contact
 
+    warn_contact(config)  # here, where arXiv is asked: the one place the contact is used
     return ArxivClient(
         api_url=config.arxiv.api_url,
         feed_url=config.arxiv.feed_url,

@@ -83,7 +83,7 @@ def train(
 
     clock = clock or SystemClock()
     profiles = _profiles(config.profiles_dir, profile_names)
-    loaded = _load_lists(config, lists or config.training.lists, offline=offline)
+    loaded = _load_lists(config, lists or config.list_sources, offline=offline)
     entries = _parse(loaded)
     with open_store(config, clock) as store:
         metadata = _metadata(config, store, entries, offline=offline, clock=clock)
