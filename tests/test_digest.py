@@ -141,3 +141,18 @@ def test_papers_without_scores_are_scanned_but_not_selected() -> None:
     """A paper the model has not scored counts as scanned and is not picked."""
     d = _select(scores={})
     assert (d.count, d.scanned) == (0, len(PAPERS))
+
+
+def test_also_badge_only_above_the_other_profiles_threshold() -> None:
+    """A paper shows "also B" only when its B score reaches B's threshold (the reported 0.20 under 0.5)."""
+    papers = [paper("2411.00001", "A")]
+    profiles = (Profile("a", "A"), Profile("b", "B"))
+    below = {"2411.00001": {"a": s("2411.00001", "a", 0.9), "b": s("2411.00001", "b", 0.20)}}
+    d = _select(papers=papers, scores=below, profiles=profiles, thresholds={"a": 0.5, "b": 0.5})
+    assert d.items[0].also == ()
+    at = {"2411.00001": {"a": s("2411.00001", "a", 0.9), "b": s("2411.00001", "b", 0.5)}}
+    d = _select(papers=papers, scores=at, profiles=profiles, thresholds={"a": 0.5, "b": 0.5})
+    assert d.items[0].also == (("b", 0.5),)
+    # each profile's own threshold counts: 0.20 is enough for a profile whose threshold is 0.15
+    d = _select(papers=papers, scores=below, profiles=profiles, thresholds={"a": 0.5, "b": 0.15})
+    assert d.items[0].also == (("b", 0.20),)

@@ -10,7 +10,7 @@ import pytest
 import arxivwatch
 
 PACKAGE = Path(arxivwatch.__file__).parent
-LEAVES = {"models", "errors", "clock"}
+LEAVES = {"models", "errors", "clock", "titles", "logs"}
 SHELLS_AND_COMPOSITION = {"cli", "scheduler", "config", "jobs", "__main__"}
 
 

@@ -117,7 +117,7 @@ def test_markdown_escapes_untrusted_text() -> None:
     assert not [t for t in tokens if t.type == "html_block"]
     assert not [t for t in inline if t.type == "html_inline"]
     codes = [t.content for t in inline if t.type == "code_inline"]
-    assert codes == ["arxivwatch train"]  # the footer's, not the title's `x`
+    assert codes == []  # the title's `x` is text; the footer speaks to the reader, without code
     hrefs = {str(t.attrs["href"]) for t in inline if t.type == "link_open"}
     assert hrefs and all(h.startswith("https://arxiv.org/") for h in hrefs)
     assert not any(")" in h or " " in h for h in hrefs)  # the pdf URL could not break out
@@ -130,19 +130,56 @@ def test_markdown_keeps_long_rankings_in_one_list() -> None:
     assert [t.type for t in tokens].count("list_item_open") == 12
 
 
-def test_subject_names_the_count_and_period() -> None:
-    """Subjects read "arxivwatch: 5 papers, week 48", "1 paper, day ...", "no papers"."""
-    assert render.render(sample_digest()).subject == "arxivwatch: 5 papers, week 48"
-    assert render.subject(sample_digest(period="day")) == "arxivwatch: 5 papers, day 2024-11-28"
+def test_subject_names_the_count_and_date_range() -> None:
+    """Subjects read "arxivwatch: 5 papers, 22–28 Nov 2024", "1 paper, 28 Nov 2024", "no papers"."""
+    assert render.render(sample_digest()).subject == "arxivwatch: 5 papers, 22\u201328 Nov 2024"
+    assert render.subject(sample_digest(period="day")) == "arxivwatch: 5 papers, 28 Nov 2024"
     one = Digest("day", TODAY, TODAY, "email", sample_digest().sections[2:], scanned=1)
-    assert render.subject(one) == "arxivwatch: 1 paper, day 2024-11-28"
-    assert render.subject(empty_digest()) == "arxivwatch: no papers, week 48"
+    assert render.subject(one) == "arxivwatch: 1 paper, 28 Nov 2024"
+    assert render.subject(empty_digest()) == "arxivwatch: no papers, 22\u201328 Nov 2024"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "long", "short"),
+    [
+        (
+            date(2024, 11, 29),
+            date(2024, 12, 5),
+            "29 November \u2013 5 December 2024",
+            "29 Nov \u2013 5 Dec 2024",
+        ),
+        (
+            date(2024, 12, 29),
+            date(2025, 1, 4),
+            "29 December 2024 \u2013 4 January 2025",
+            "29 Dec 2024 \u2013 4 Jan 2025",
+        ),
+        (date(2024, 11, 28), date(2024, 11, 28), "Thursday 28 November 2024", "28 Nov 2024"),
+    ],
+)
+def test_date_range_across_months_and_years(start: date, end: date, long: str, short: str) -> None:
+    """A range across months or years names each month and year once, where it changes."""
+    d = Digest("week" if start != end else "day", start, end, "email", (), scanned=1)
+    assert render.date_range(d) == long
+    assert render.date_range(d, short=True) == short
+
+
+def test_header_and_footer_are_written_for_the_reader() -> None:
+    """The header names the dates once; the footer has no backticks or configuration keys."""
+    message = render.render(sample_digest())
+    assert message.text.startswith("arxivwatch \u00b7 22\u201328 November 2024\n")
+    assert message.text.count("2024") == 1  # the dates once, not a week number and an ISO range too
+    for text in (message.text, message.html, message.markdown, json.dumps(message.slack)):
+        assert "training.profiles" not in text and "arxivwatch.toml" not in text
+        assert "arxivwatch train" not in text and "2024-11-22" not in text
+    for text in (message.text, message.html, message.markdown):
+        assert "`" not in text
 
 
 def test_empty_digest_says_so_in_every_format() -> None:
-    """The empty message names the period and the number of papers scanned."""
+    """The empty message names the period and the number of papers announced."""
     message = render.render(empty_digest(), send_empty=False)
-    line = "Nothing above your thresholds this week; 812 papers scanned."
+    line = "Nothing matched your topics this week, of the 812 papers announced."
     assert line in message.text and line in message.html and line in message.markdown
     assert line in json.dumps(message.slack)
 
@@ -181,8 +218,8 @@ def test_large_digest_is_split_into_slack_messages_in_order() -> None:
     assert len(payloads) == 2
     assert all(len(p["blocks"]) <= 50 for p in payloads)  # type: ignore[arg-type]
     assert [p["text"] for p in payloads] == [
-        "arxivwatch: 60 papers, week 48 (1/2)",
-        "arxivwatch: 60 papers, week 48 (2/2)",
+        "arxivwatch: 60 papers, 22\u201328 Nov 2024 (1/2)",
+        "arxivwatch: 60 papers, 22\u201328 Nov 2024 (2/2)",
     ]
     texts = [b["text"]["text"] for p in payloads for b in p["blocks"] if b["type"] == "section"]  # type: ignore[attr-defined, index]
     ranks = [int(t.split(".")[0]) for t in texts if t[0].isdigit()]
@@ -232,12 +269,20 @@ def test_unsafe_links_fall_back_to_arxiv() -> None:
 
 
 def test_day_digest_labels_the_day() -> None:
-    """A daily digest's header names the date rather than a week."""
+    """A daily digest's header names the day rather than a week."""
     d = Digest("day", date(2024, 11, 28), date(2024, 11, 28), "email", (), scanned=3)
     message = render.render(d)
-    assert "day 2024-11-28" in message.text
-    assert "Nothing above your thresholds today; 3 papers scanned." in message.text
-    assert message.text.startswith("arxivwatch - day 2024-11-28\n")
+    assert "Nothing matched your topics today, of the 3 papers announced." in message.text
+    assert message.text.startswith("arxivwatch \u00b7 Thursday 28 November 2024\n")
+
+
+def test_day_without_an_announcement_says_why() -> None:
+    """A day digest with nothing announced says why: a weekend or holiday, or not fetched yet."""
+    d = Digest("day", date(2024, 11, 30), date(2024, 11, 30), "email", (), scanned=0)
+    message = render.render(d)
+    for text in (message.text, message.html, message.markdown, json.dumps(message.slack)):
+        assert "arXiv announced no papers for Saturday 30 November 2024" in text
+        assert "Saturdays, Sundays" in text and "not been fetched yet" in text
 
 
 def test_samples_are_real_papers() -> None:
@@ -258,3 +303,23 @@ def test_a_late_paper_is_marked_in_every_format() -> None:
         assert "announced Nov 25, arrived late" in text
     week = render.render(sample_digest())
     assert "arrived late" not in week.text + week.html + week.markdown + json.dumps(week.slack)
+
+
+def test_tex_in_titles_and_authors_is_rendered_as_unicode() -> None:
+    """Raw TeX in a title or an author name reaches no format: "Niccol\\`o" reads "Niccolò"."""
+    tex = make_paper(
+        "2411.77777",
+        "$\\alpha$-divergence bounds for Mar{\\aa}k's $O(n^2)$ method",
+        authors=("Niccol\\`o Rossi", "Anna Mar{\\aa}k"),
+    )
+    base = sample_digest()
+    first = base.sections[0]
+    item = replace(first.items[0], paper=tex)
+    d = replace(base, sections=(replace(first, items=(item,)),))
+    message = render.render(d)
+    for text in (message.text, message.html, message.markdown, json.dumps(message.slack, ensure_ascii=False)):
+        assert "Niccolò Rossi" in text and "Anna Maråk" in text
+        assert "α-divergence bounds for Maråk's O(n^2) method" in text.replace("\\'", "'").replace(
+            "&#39;", "'"
+        )
+        assert "\\`o" not in text and "{\\aa}" not in text

@@ -196,3 +196,75 @@ def test_repeated_seed_mentions_raise_the_score(trained: model.Model) -> None:
     assert trained.scorers["semi-supervised"].seed_weight > 0
     low, high = score.Scorer(trained).score([once, thrice])
     assert high["semi-supervised"].value > low["semi-supervised"].value
+
+
+REPORTED_GENERIC = {"net", "self", "learning", "highlight", "extreme"}
+
+
+@pytest.fixture(scope="module")
+def background_results(trained: model.Model) -> list[dict[str, score.Score]]:
+    """The scores of every background paper, for checks over many real abstracts."""
+    papers = [
+        Paper(**json.loads(line))
+        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    with score.Scorer(trained) as scorer:
+        return scorer.score(papers)
+
+
+def test_reasons_are_never_generic_words(
+    trained: model.Model, background_results: list[dict[str, score.Score]]
+) -> None:
+    """No reason is a reported generic word, a GENERIC word, or a common term (idf below MIN_REASON_IDF)."""
+    features = trained.features
+    assert isinstance(features, model.TfidfFeatures)
+    idf = dict(zip(features.terms, features.idf, strict=True))
+    seeds = {s.lower() for p in trained.profiles for s in p.seeds}
+    terms = [
+        term
+        for result in background_results
+        for s in result.values()
+        for term in s.reasons
+        if not term.startswith("like: ")
+    ]
+    assert len(terms) > 500, "the check needs many reasons to mean something"
+    assert not set(terms) & REPORTED_GENERIC
+    assert not set(terms) & score.GENERIC
+    assert all(t.lower() in seeds or idf[t] >= score.MIN_REASON_IDF for t in terms)
+
+
+def test_a_word_is_not_repeated_beside_its_phrase(background_results: list[dict[str, score.Score]]) -> None:
+    """ "active learning" and "active" are never reasons of one paper together."""
+    for result in background_results:
+        for s in result.values():
+            terms = [t for t in s.reasons if not t.startswith("like: ")]
+            words = {w for t in terms if " " in t for w in t.replace("-", " ").split()}
+            assert not [t for t in terms if " " not in t and t in words], s.reasons
+
+
+def test_distinct_keeps_phrases_over_their_words() -> None:
+    """The reported case: "active, active learning, learning" becomes "active learning" and the like."""
+    assert score._distinct(["active", "active learning", "labels", None, "like: X"]) == (
+        "active learning",
+        "labels",
+        "like: X",
+    )
+    assert score._distinct(["semi-supervised", "semi supervised", None]) == ("semi-supervised",)
+
+
+def test_like_names_a_clean_title_of_that_profile(
+    trained: model.Model, background_results: list[dict[str, score.Score]]
+) -> None:
+    """ "like:" names a curated positive of the same profile, by its clean title, never a list note."""
+    from arxivwatch.titles import clean_title
+
+    titles = trained.entry_titles
+    for name in ("medical-imaging", "segmentation", "semi-supervised"):
+        own = {clean_title(titles[int(i)]) for i in trained.scorers[name].positives}
+        likes = [
+            r[6:] for result in background_results for r in result[name].reasons if r.startswith("like: ")
+        ]
+        assert likes, name
+        assert set(likes) <= own
+    every = [r for result in background_results for s in result.values() for r in s.reasons]
+    assert not [r for r in every if "Best Paper -" in r or "(Just notes)" in r or "[website]" in r]

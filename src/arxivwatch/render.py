@@ -8,6 +8,7 @@ inlined (css-inline) so the table layout survives Gmail and Outlook; a block mar
 Python, because Slack's limits (50 blocks a message, 3,000 characters a text field,
 150 a header) are easier to keep in code than in a template.
 
+Titles and author names have their TeX turned into Unicode (arxivwatch.titles).
 Untrusted text (titles, authors, abstracts, reasons) is escaped for each format:
 autoescape in HTML, `&`, `<`, `>` (and `|` in link labels) in Slack mrkdwn, and the
 characters that make links, HTML or code in markdown. Links are only ever http(s).
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from arxivwatch.models import Digest, DigestItem, Message
+from arxivwatch.titles import unicode_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -37,9 +39,14 @@ SLACK_MAX_BLOCKS = 50
 SLACK_MAX_TEXT = 3000
 SLACK_MAX_HEADER = 150
 FOOTER = (
-    "To change what you receive, edit the profiles (their seeds, categories and top_n) "
-    "in the folder named by training.profiles, or set digest.min_score and digest.top_n "
-    "in arxivwatch.toml; run `arxivwatch train` after changing a curated list."
+    "Picked from arXiv's announcements for your group's topics. A score runs from 0 to 1; "
+    "\u201cwhy\u201d names the terms that counted most and the closest paper in your group's "
+    "reading lists. To change the topics or how many papers you get, write to whoever runs "
+    "arxivwatch for your group."
+)
+NO_ANNOUNCEMENT = (
+    "arXiv announced no papers for {when} (there are no announcements on Saturdays, Sundays "
+    "and arXiv holidays), or they have not been fetched yet."
 )
 
 
@@ -137,6 +144,7 @@ def _context(digest: Digest) -> dict[str, Any]:
         "end": digest.end.isoformat(),
         "span": period_span(digest),
         "heading": heading(digest),
+        "dates": date_range(digest),
         "count": digest.count,
         "scanned": digest.scanned,
         "summary": summary(digest),
@@ -150,7 +158,7 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
     paper = item.paper
     return ItemView(
         rank=rank,
-        title=_cut(clean(paper.title), MAX_TITLE),
+        title=_cut(clean(unicode_text(paper.title)), MAX_TITLE),
         abs_url=safe_url(paper.abs_url, f"https://arxiv.org/abs/{paper.id}"),
         pdf_url=safe_url(paper.pdf_url, f"https://arxiv.org/pdf/{paper.id}"),
         authors=short_authors(paper.authors),
@@ -203,30 +211,52 @@ def period_span(digest: Digest) -> str:
     return f"{digest.start.isoformat()} to {digest.end.isoformat()}"
 
 
+def date_range(digest: Digest, *, short: bool = False) -> str:
+    """The dates covered, for a reader: "22–28 November 2024", "29 November – 5 December 2024",
+    "29 December 2024 – 4 January 2025", or one day, "Thursday 28 November 2024".
+
+    `short` abbreviates the months and drops the weekday ("22–28 Nov 2024"), for subjects.
+    """
+    start, end = digest.start, digest.end
+
+    def day(d: date, *, year: bool = True) -> str:
+        month = d.strftime("%b" if short else "%B")
+        return f"{d.day} {month} {d.year}" if year else f"{d.day} {month}"
+
+    if start == end:
+        return day(end) if short else f"{end.strftime('%A')} {day(end)}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}\u2013{day(end)}"
+    return f"{day(start, year=start.year != end.year)} \u2013 {day(end)}"
+
+
 def heading(digest: Digest) -> str:
-    """ "week 48 (2024-11-22 to 2024-11-28)", or "day 2024-11-28" alone."""
-    label = period_label(digest)
-    return label if digest.start == digest.end else f"{label} ({period_span(digest)})"
+    """The digest's title line: "arxivwatch · 22–28 November 2024"."""
+    return f"arxivwatch \u00b7 {date_range(digest)}"
 
 
 def subject(digest: Digest) -> str:
-    """The email subject and Slack fallback, e.g. "arxivwatch: 12 papers, week 47"."""
-    return f"arxivwatch: {_papers(digest.count)}, {period_label(digest)}"
+    """The email subject and Slack fallback, e.g. "arxivwatch: 12 papers, 22–28 Nov 2024"."""
+    return f"arxivwatch: {_papers(digest.count)}, {date_range(digest, short=True)}"
 
 
 def summary(digest: Digest) -> str:
-    """The header line with the counts."""
-    return f"{_papers(digest.count)} above your thresholds; {_scanned(digest.scanned)}."
+    """The header line with the counts: "12 papers picked for you from 300 announced on arXiv."."""
+    return f"{_papers(digest.count).capitalize()} picked for you from {digest.scanned} announced on arXiv."
 
 
 def empty_line(digest: Digest) -> str:
-    """The whole body of an empty digest."""
+    """The whole body of an empty digest, saying why it is empty."""
     when = "today" if digest.period == "day" else "this week"
-    return f"Nothing above your thresholds {when}; {_scanned(digest.scanned)}."
+    if digest.scanned == 0 and digest.period == "day":
+        return NO_ANNOUNCEMENT.format(when=date_range(digest))
+    if digest.scanned == 0:
+        return "No papers announced on arXiv this week have been fetched yet: has the poll run?"
+    return f"Nothing matched your topics {when}, of the {_scanned(digest.scanned)}."
 
 
 def _scanned(n: int) -> str:
-    return "1 paper scanned" if n == 1 else f"{n} papers scanned"
+    return "1 paper announced" if n == 1 else f"{n} papers announced"
 
 
 def _papers(n: int) -> str:
@@ -242,7 +272,7 @@ def clean(text: str) -> str:
 
 def short_authors(authors: tuple[str, ...] | list[str]) -> str:
     """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them."""
-    names = [clean(a) for a in authors]
+    names = [clean(unicode_text(a)) for a in authors]
     if len(names) > MAX_AUTHORS:
         return ", ".join(names[:3]) + " et al."
     return ", ".join(names)
@@ -315,7 +345,7 @@ def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
 
 def _slack_units(digest: Digest) -> list[list[dict[str, Any]]]:
     """The blocks in groups that must not be split across messages."""
-    title = _cut(f"arxivwatch · {heading(digest)}", SLACK_MAX_HEADER)
+    title = _cut(heading(digest), SLACK_MAX_HEADER)
     header: dict[str, Any] = {"type": "header", "text": _plain(title)}
     if digest.count == 0:
         return [[header, _section(mrkdwn_escape(empty_line(digest)))]]

@@ -2,7 +2,14 @@
 
 A score is the profile's calibrated probability in [0, 1]. Its reasons are the terms
 that weighed most for this paper (tf-idf value times the classifier's weight) and the
-nearest curated entry of that profile ("like: <title>").
+nearest curated entry of that profile ("like: <title>", the entry's clean title).
+
+Only terms that explain are reasons: seed phrases, and terms that are distinctive (idf
+at least MIN_REASON_IDF: in fewer than about one training text in seven), not generic
+words of scientific writing (GENERIC: "learning", "net", "self", "highlight", ...), and
+that weigh at least REASON_SHARE of the paper's strongest term. A word is not repeated
+beside a phrase that holds it ("active learning", not also "active"). An entry is "like"
+the paper only when their similarity reaches MIN_LIKE.
 
 Tokenizing is nearly all the cost, and it is pure Python, so large batches are split
 across worker processes (one per core, at most two by default) that hold their own
@@ -24,11 +31,33 @@ import numpy as np
 
 from arxivwatch.model import FeatureSource, Model
 from arxivwatch.models import Paper, Score
+from arxivwatch.titles import clean_title
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 REASON_TERMS = 3
+REASON_CANDIDATES = 8  # the strongest terms drawn per paper, before the filters above
+REASON_SHARE = 0.25  # a reason weighs at least this share of the paper's strongest term
+MIN_REASON_IDF = 3.0  # idf = 1 + ln((1 + n) / (1 + df)): 3.0 is a term in about 1 text in 7.4
+MIN_LIKE = 0.1  # cosine similarity of tf-idf rows below which no curated entry is "like" it
+# Words of scientific writing that never say why a paper fits a profile, and fragments
+# of hyphenated words ("self-supervised" gives "self", "U-Net" gives "net").
+GENERIC = frozenset(
+    """
+    net self semi multi non pre co end art state highlight highlights extreme novel new propose
+    proposed proposes present presents introduce introduces demonstrate demonstrates achieve
+    achieves achieved improve improves improved improvement outperform outperforms significant
+    significantly effective efficient robust simple strong results result performance approach
+    approaches method methods framework frameworks model models modeling network networks neural
+    deep learning learn learned data dataset datasets training train trained task tasks based using
+    use used work paper study problem problems application applications challenging challenge
+    challenges key important potential general specific wide widely extensive comprehensive accurate
+    accuracy fast real world time level scale large small high low better best existing recent
+    various different experiments experimental analysis evaluation evaluate propose rare way ways
+    provide provides enable enables
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
 PARALLEL_FROM = 2_000  # below this many texts, a worker pool costs more than it saves
 PIPELINE_BATCH = 1_000  # texts per worker task when score() pipelines a large batch
 
@@ -56,13 +85,16 @@ class Scorer:
         for k, name in enumerate(self.names):
             scorer = model.scorers[name]
             self._seeds[scorer.seed_columns, k] = 1.0 / scorer.seed_unit
-        self._coef_columns = [np.ascontiguousarray(self._coef[:, k]) for k in range(len(self.names))]
+        explains = _explaining_columns(model.features)
+        self._coef_columns = [
+            np.ascontiguousarray(self._coef[:, k] * explains) for k in range(len(self.names))
+        ]
         self._name_ids, self._names = _names(model.features)
         # Per profile: its curated positives' rows as columns, and "like: <title>" of each
         # (None last, for rows that resemble none).
         positives = [model.scorers[n].positives for n in self.names]
         self._entry_columns = [model.entry_vectors[rows].T.tocsr() for rows in positives]
-        titles = model.entry_titles
+        titles = [clean_title(title) for title in model.entry_titles]
         self._likes = [np.array([*(f"like: {titles[int(i)]}" for i in rows), None]) for rows in positives]
         self._workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
@@ -167,18 +199,20 @@ class Scorer:
         sorted_rows = rows[order]
         starts = np.searchsorted(sorted_rows, np.arange(count))
         ends = np.searchsorted(sorted_rows, np.arange(count), side="right")
-        positions = starts[:, None] + np.arange(REASON_TERMS + 1)
+        positions = starts[:, None] + np.arange(REASON_CANDIDATES)
         picked = order[np.minimum(positions, len(order) - 1)] if len(order) else positions
         valid = positions < ends[:, None]
+        if len(order):
+            weight = contribution[picked]
+            valid &= weight >= REASON_SHARE * weight[:, :1]
         names = np.where(valid, self._name_ids[matrix.indices[picked]] if len(order) else 0, -1)
         # A seed column repeats the word its tf-idf column already names: keep the first.
         for j in range(1, names.shape[1]):
             valid[:, j] &= (names[:, :j] != names[:, j : j + 1]).all(axis=1)
-        valid &= np.cumsum(valid, axis=1) <= REASON_TERMS
         cells = np.empty((count, names.shape[1] + 1), dtype=object)
         cells[:, :-1] = self._names[np.where(valid, names, -1)]
         cells[:, -1] = self._likes[k][self._nearest(matrix, k)]
-        return [tuple(filter(None, row)) for row in cells.tolist()]
+        return [_distinct(row) for row in cells.tolist()]
 
     def _nearest(self, matrix: csr_matrix, k: int) -> np.ndarray:
         """Per row, the index in self._likes[k] of the most similar curated positive of
@@ -188,7 +222,7 @@ class Scorer:
             return np.full(matrix.shape[0], -1)
         similarity = (matrix @ entries).toarray()
         best = np.argmax(similarity, axis=1)
-        found = similarity[np.arange(len(best)), best] > 0
+        found = similarity[np.arange(len(best)), best] >= MIN_LIKE
         return np.where(found, best, -1)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
@@ -211,12 +245,12 @@ def score_stream(
 
 def _top_first(weights: np.ndarray, rows: np.ndarray, columns: np.ndarray, count: int) -> np.ndarray:
     """Positions of the positive `weights`, by row, then weight (largest first), then column,
-    keeping at least each row's REASON_TERMS + 1 first: what a row's reasons are drawn from.
+    keeping at least each row's REASON_CANDIDATES first: what a row's reasons are drawn from.
 
     The order depends on the row's own values only, never on the batch around it. A
     lexsort of every positive weight would be slow; so one float sort (the row minus the
     weight scaled into (0, 0.5]) first orders them all up to rounding, which is at most
-    `slack`; the weights no further below the row's (REASON_TERMS + 1)-th than that are
+    `slack`; the weights no further below the row's REASON_CANDIDATES-th than that are
     the only ones that can reach the top, and only those get the exact lexsort.
     """
     positive = np.flatnonzero(weights > 0)
@@ -227,7 +261,7 @@ def _top_first(weights: np.ndarray, rows: np.ndarray, columns: np.ndarray, count
     sorted_rows = rows[order]
     starts = np.searchsorted(sorted_rows, np.arange(count))
     ends = np.searchsorted(sorted_rows, np.arange(count), side="right")
-    last = starts + REASON_TERMS  # the (REASON_TERMS + 1)-th of the row
+    last = starts + REASON_CANDIDATES - 1  # the REASON_CANDIDATES-th of the row
     slack = scale * (count + 1) * 2.0**-48  # generous bound on the key's rounding
     floor = np.where(last < ends, weights[order[np.minimum(last, len(order) - 1)]] - slack, -np.inf)
     kept = order[weights[order] >= floor[sorted_rows]]
@@ -250,6 +284,42 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _distinct(cells: list[str | None]) -> tuple[str, ...]:
+    """The first REASON_TERMS terms, none a word of a phrase among them, then the "like:".
+
+    ["active", "active learning", "labels", None, "like: X"] -> ("active learning", "labels", "like: X").
+    """
+    terms = [c for c in cells[:-1] if c]
+    in_phrases = {word for term in terms if " " in term or "-" in term for word in _words(term)}
+    seen: set[str] = set()
+    kept: list[str] = []
+    for term in terms:
+        key = " ".join(_words(term))
+        if key in seen or (key in in_phrases and " " not in key):
+            continue
+        seen.add(key)
+        kept.append(term)
+    like = cells[-1]
+    return (*kept[:REASON_TERMS], like) if like else tuple(kept[:REASON_TERMS])
+
+
+def _words(term: str) -> list[str]:
+    return term.lower().replace("-", " ").split()
+
+
+def _explaining_columns(features: FeatureSource) -> np.ndarray:
+    """1.0 for each column that can be a reason (see the module docstring), else 0.0."""
+    idf = getattr(features, "idf", None)
+    explains = np.ones(features.size)
+    for column in range(features.size):
+        if idf is not None and column >= len(idf):
+            continue  # a seed phrase: always a reason
+        words = _words(features.term(column))
+        if all(word in GENERIC for word in words) or (idf is not None and idf[column] < MIN_REASON_IDF):
+            explains[column] = 0.0
+    return explains
 
 
 def _names(features: FeatureSource) -> tuple[np.ndarray, np.ndarray]:

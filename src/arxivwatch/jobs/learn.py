@@ -201,6 +201,8 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from arxivwatch.titles import unicode_text
+
     console = Console(file=out, width=max(100, Console(file=out).width), highlight=False)
     console.print(
         f"arxivwatch digest {digest.start} .. {digest.end}: "
@@ -214,7 +216,8 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
         table.add_column("why", overflow="fold", ratio=2)
         for rank, item in enumerate(section.items, 1):
             why = "; ".join(item.reasons[:4])
-            table.add_row(str(rank), f"{item.score:.2f}", Text(item.paper.title), Text(why))
+            title = unicode_text(item.paper.title)
+            table.add_row(str(rank), f"{item.score:.2f}", Text(title), Text(why))
         console.print(table)
 
 

@@ -1,0 +1,76 @@
+"""Titles and names for the reader: TeX to Unicode and curated titles without the lists' notes."""
+
+from __future__ import annotations
+
+import pytest
+
+from arxivwatch.titles import clean_title, unicode_text
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("Niccol\\`o Rossi", "Niccolò Rossi"),
+        ("Mar{\\aa}k", "Maråk"),
+        ("Jos\\'e Garc\\'{\\i}a", "José García"),
+        ('M\\"uller', "Müller"),
+        ("Ko\\v{c}isk\\'y", "Kočiský"),
+    ],
+)
+def test_tex_names_become_unicode(tex: str, text: str) -> None:
+    """Author names keep no TeX: accents and special letters become their Unicode characters."""
+    assert unicode_text(tex) == text
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("$O(n^2)$ attention for $\\alpha$-divergence", "O(n^2) attention for α-divergence"),
+        ("Bounds in $\\mathbb{R}^n$ when $x \\leq y$", "Bounds in ℝ^n when x ≤ y"),
+        ("A \\textit{very} good {U}-Net", "A very good U-Net"),
+    ],
+)
+def test_tex_math_in_titles_stays_readable(tex: str, text: str) -> None:
+    """Math in titles becomes readable text: symbols as Unicode, the formula's shape kept."""
+    assert unicode_text(tex) == text
+
+
+@pytest.mark.parametrize(
+    "plain", ["Plain 100% title_with_underscore & more", "C++ and C# at 50%", "ε-greedy RL"]
+)
+def test_plain_text_is_unchanged(plain: str) -> None:
+    """Text without TeX markup comes back as it was (a % is a percent sign, not a comment)."""
+    assert unicode_text(plain) == plain
+
+
+def test_percent_beside_tex_is_kept() -> None:
+    """A bare % in a title that also has TeX does not cut the rest of the title."""
+    assert unicode_text("$\\beta$-VAE wins 100% of runs") == "β-VAE wins 100% of runs"
+
+
+@pytest.mark.parametrize(
+    ("listed", "clean"),
+    [
+        (
+            "MICCAI'19 Best Paper - Segmentation of the Prostate Clinical Target Volume in Ultrasound Images",
+            "Segmentation of the Prostate Clinical Target Volume in Ultrasound Images",
+        ),
+        (
+            "ISIC17 Winner: Improving Dermoscopic Image Segmentation",
+            "Improving Dermoscopic Image Segmentation",
+        ),
+        ("One cycle (Just notes)", "One cycle"),
+        ("HRNet (WIP)", "HRNet"),
+        ("ADE20K Dataset: Semantic Segmentation [website]", "ADE20K Dataset: Semantic Segmentation"),
+        ("Microsoft [COCO]: Common Objects in Context", "Microsoft COCO: Common Objects in Context"),
+        ("Dropout (Just notes): Dropout: a simple way", "Dropout: a simple way"),
+        ("VAE (Auto-Encoding Variational Bayes)", "VAE (Auto-Encoding Variational Bayes)"),
+        (
+            "The Best of Both Modes: Separately Leveraging RGB",
+            "The Best of Both Modes: Separately Leveraging RGB",
+        ),
+    ],
+)
+def test_clean_title_drops_the_lists_notes(listed: str, clean: str) -> None:
+    """Awards, venues and notes that curated lists add to a title are dropped; real titles stay."""
+    assert clean_title(listed) == clean
