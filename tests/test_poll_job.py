@@ -133,3 +133,16 @@ def test_range_poll_records_api_source(cfg: Config, arxiv_server: ArxivServer) -
     report = status.collect(cfg, clock)
     assert report["last_poll"]["source"] == "api"
     assert report["last_poll"]["new_papers"] == report["papers_stored"] == 100
+
+
+def test_status_text_names_the_announcement_date_of_the_last_poll(
+    cfg: Config, arxiv_server: ArxivServer
+) -> None:
+    """`status` prints which announcement the last poll fetched (the feed of 2024-11-28)."""
+    arxiv_server.script("rss", feed_reply())
+    clock = FakeClock(NOW)
+    poll.poll(cfg, clock=clock)
+    out = io.StringIO()
+    status.status(cfg, clock=clock, out=out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
+    assert "announcement of 2024-11-28" in line, line
