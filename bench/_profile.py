@@ -1,7 +1,7 @@
 """cProfile one workload of the benchmark, to find where a missed target's time goes.
 
-    python bench/_profile.py score [--workers N] [--top 25]
-    python bench/_profile.py train [--top 25]
+    .venv/bin/python bench/_profile.py score [--workers N] [--top 25]
+    .venv/bin/python bench/_profile.py train [--top 25]
 
 `score` trains a model first (unprofiled), then profiles Scorer.score on the 10,000 papers;
 with the default workers the profile shows the parent only (time in the worker processes

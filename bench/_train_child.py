@@ -1,6 +1,6 @@
 """One training run in its own process, so its peak memory is its own (run by bench/run.py).
 
-    python bench/_train_child.py --background 20000 [--save MODEL.npz]
+    .venv/bin/python bench/_train_child.py --background 20000 [--save MODEL.npz]
 
 Prints one JSON line: the wall time of train.train alone, the peak resident set of
 the whole process (ru_maxrss: imports, data and training), the peak before training
