@@ -1,0 +1,102 @@
+"""No secret in any output at any verbosity: failing Slack and SMTP sends at --debug, searched."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from slack_emulator import SlackEmulator
+from smtp_server import SmtpServer
+
+TOKEN = "xoxb-SECRET-wrong-token-4242"
+PASSWORD = "SECRET-wrong-password-4242"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model trained offline for the whole module (each test has its own store)."""
+    folder = tmp_path_factory.mktemp("model")
+    cfg = folder / "train.toml"
+    cfg.write_text(f'[storage]\npath = "{folder / "train.db"}"\n', encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "arxivwatch", "train", "--offline", "--config", str(cfg)],
+        capture_output=True,
+        check=True,
+        timeout=180,
+    )
+    return folder / "model.npz"
+
+
+@pytest.fixture
+def trained_config(write_config: Callable[[str], Path], model_path: Path) -> Callable[[str], Path]:
+    """A function writing a configuration (extra TOML appended) that uses the trained model."""
+    base = f'[arxiv]\ncontact = "lab@example.org"\n[training]\nmodel = "{model_path}"\n'
+    return lambda extra: write_config(base + extra)
+
+
+def _run(env: dict[str, str], flag: str, channel: str, cfg: Path) -> subprocess.CompletedProcess[str]:
+    """`arxivwatch FLAG digest --channel CHANNEL --config CFG` with `env` added."""
+    return subprocess.run(
+        [sys.executable, "-m", "arxivwatch", flag, "digest", "--channel", channel, "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.mark.parametrize("position", ["--debug", "-v"])
+def test_failing_slack_send_shows_no_token(position: str, trained_config: Callable[[str], Path]) -> None:
+    """A Slack send refused for a bad token, at --debug or -v, prints the failure but never the token."""
+    with SlackEmulator(token="xoxb-the-right-one") as slack:
+        cfg = trained_config(f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n')
+        result = _run(
+            {"SLACK_BOT_TOKEN": TOKEN}, position, "digest", "--channel", "slack", "--config", str(cfg)
+        )
+        assert slack.requests, "the send reached the emulator"
+    assert result.returncode != 0
+    assert "invalid_auth" in result.stdout + result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert "SECRET" not in result.stdout + result.stderr
+
+
+def test_failing_slack_webhook_shows_no_url(trained_config: Callable[[str], Path]) -> None:
+    """A webhook URL is a secret too: a refused webhook post at --debug never prints it."""
+    with SlackEmulator() as slack:
+        url = f"http://127.0.0.1:{slack.port}/services/T000/B000/SECRETwrongpath"
+        cfg = trained_config('[slack]\nenabled = true\nwebhook_url_env = "DIGEST_WEBHOOK"\n')
+        result = _run(
+            {"DIGEST_WEBHOOK": url}, "--debug", "digest", "--channel", "slack", "--config", str(cfg)
+        )
+        assert slack.requests, "the post reached the emulator"
+    assert result.returncode != 0
+    assert "SECRETwrongpath" not in result.stdout + result.stderr
+    assert "[redacted DIGEST_WEBHOOK]" in result.stderr  # the debug logs did name it, redacted
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_failing_smtp_login_shows_no_password(trained_config: Callable[[str], Path]) -> None:
+    """An SMTP login refused for a bad password, at --debug, prints the failure but never the password."""
+    with SmtpServer(login=("digest", "the-right-one")) as smtp:
+        cfg = trained_config(
+            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+            'username = "digest"\nsender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
+        )
+        result = _run(
+            {"ARXIVWATCH_SMTP_PASSWORD": PASSWORD},
+            "--debug",
+            "digest",
+            "--channel",
+            "email",
+            "--config",
+            str(cfg),
+        )
+        assert smtp.messages == []
+    assert result.returncode != 0
+    assert "SECRET" not in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
