@@ -55,9 +55,7 @@ def test_failing_slack_send_shows_no_token(position: str, trained_config: Callab
     """A Slack send refused for a bad token, at --debug or -v, prints the failure but never the token."""
     with SlackEmulator(token="xoxb-the-right-one") as slack:
         cfg = trained_config(f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n')
-        result = _run(
-            {"SLACK_BOT_TOKEN": TOKEN}, position, "digest", "--channel", "slack", "--config", str(cfg)
-        )
+        result = _run({"SLACK_BOT_TOKEN": TOKEN}, position, "slack", cfg)
         assert slack.requests, "the send reached the emulator"
     assert result.returncode != 0
     assert "invalid_auth" in result.stdout + result.stderr
@@ -70,9 +68,7 @@ def test_failing_slack_webhook_shows_no_url(trained_config: Callable[[str], Path
     with SlackEmulator() as slack:
         url = f"http://127.0.0.1:{slack.port}/services/T000/B000/SECRETwrongpath"
         cfg = trained_config('[slack]\nenabled = true\nwebhook_url_env = "DIGEST_WEBHOOK"\n')
-        result = _run(
-            {"DIGEST_WEBHOOK": url}, "--debug", "digest", "--channel", "slack", "--config", str(cfg)
-        )
+        result = _run({"DIGEST_WEBHOOK": url}, "--debug", "slack", cfg)
         assert slack.requests, "the post reached the emulator"
     assert result.returncode != 0
     assert "SECRETwrongpath" not in result.stdout + result.stderr
