@@ -83,15 +83,7 @@ def test_failing_smtp_login_shows_no_password(trained_config: Callable[[str], Pa
             f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
             'username = "digest"\nsender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
         )
-        result = _run(
-            {"ARXIVWATCH_SMTP_PASSWORD": PASSWORD},
-            "--debug",
-            "digest",
-            "--channel",
-            "email",
-            "--config",
-            str(cfg),
-        )
+        result = _run({"ARXIVWATCH_SMTP_PASSWORD": PASSWORD}, "--debug", "email", cfg)
         assert smtp.messages == []
     assert result.returncode != 0
     assert "SECRET" not in result.stdout + result.stderr
