@@ -146,3 +146,15 @@ def test_status_text_names_the_announcement_date_of_the_last_poll(
     status.status(cfg, clock=clock, out=out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
     assert "announcement of 2024-11-28" in line, line
+
+
+def test_catch_up_is_not_a_silent_wait(
+    cfg: Config, arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A catch-up through the export API logs that it started and, when done, what it fetched."""
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING)))
+    with caplog.at_level(logging.DEBUG, logger="arxivwatch.progress"):
+        poll.poll(cfg, since=date(2024, 11, 20), until=date(2024, 11, 27), clock=FakeClock(NOW))
+    messages = [r.getMessage() for r in caplog.records if r.name == "arxivwatch.progress"]
+    assert messages[0] == "fetching 2024-11-20 .. 2024-11-27 from the export API: started"
+    assert messages[-1] == "fetching 2024-11-20 .. 2024-11-27 from the export API: 100 papers, 0 s"

@@ -180,3 +180,21 @@ def test_train_reads_a_relative_list_beside_the_config(tmp_path: Path, cli: CliR
     assert "mine.md" not in result.stderr or "not found" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "db" / "model.npz").is_file()
+
+
+def test_enrichment_is_not_a_silent_wait(
+    cfg: Config, arxiv_server: ArxivServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fetching the listed ids' metadata logs its start with the number of ids, and its end."""
+    import logging
+
+    arxiv_server.script("api", IdLookup())
+    with (
+        caplog.at_level(logging.DEBUG, logger="arxivwatch.progress"),
+        (tmp_path / "out.txt").open("w") as out,
+    ):
+        learn.train(cfg, clock=FakeClock(NOW), out=out)
+    messages = [r.getMessage() for r in caplog.records if r.name == "arxivwatch.progress"]
+    total = len(listed_ids())
+    assert f"arXiv metadata of the listed papers: started ({total} ids)" in messages
+    assert any(m.startswith(f"arXiv metadata of the listed papers: {total} of {total} ids") for m in messages)

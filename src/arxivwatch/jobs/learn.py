@@ -9,12 +9,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ListError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store
-from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
+from arxivwatch.models import CuratedEntry, Digest, Paper, Profile, Score
+from arxivwatch.progress import Progress
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
@@ -30,6 +31,8 @@ TOP_UP_BELOW = 3_000  # while the store holds fewer papers, the bundled feed's p
 QUALITY_FLOOR = 0.5  # cross-validated average precision under which `train` says what to do
 RECOVERY_FLOOR = 0.9  # a list whose entries cover fewer of the arXiv ids it mentions is warned about
 LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
+SCORE_BATCH = 5_000  # papers scored between progress updates (large enough for the worker pool)
+T = TypeVar("T")
 
 
 def sample_feed() -> bytes:
@@ -130,9 +133,12 @@ def score_new(store: Store, model: Model) -> int:
     papers = store.unscored(model_id(model))
     if not papers:
         return 0
-    with Scorer(model) as scorer:
-        results = scorer.score(papers)
-    store.save_scores(model_id(model), [s for per in results for s in per.values()])
+    scores: list[Score] = []
+    with Scorer(model) as scorer, Progress("scoring", len(papers), unit="papers") as progress:
+        for batch in _chunks(papers, SCORE_BATCH):
+            scores.extend(s for per in scorer.score(batch) for s in per.values())
+            progress.advance(len(batch))
+    store.save_scores(model_id(model), scores)
     return len(papers)
 
 
@@ -354,33 +360,25 @@ def _metadata(
         return cached
     fetched: list[Paper] = []
     try:
-        with arxiv_client(config, clock) as client:
-            for batch in _progress(_chunks(missing, LOOKUP_BATCH), len(missing), "arXiv metadata"):
+        with (
+            arxiv_client(config, clock) as client,
+            Progress(
+                "arXiv metadata of the listed papers", len(missing), unit="ids", clock=clock
+            ) as progress,
+        ):
+            for batch in _chunks(missing, LOOKUP_BATCH):
                 papers = client.lookup(batch)
                 store.put_metadata(papers)  # cache as we go: an interrupted run keeps what it got
                 fetched.extend(papers)
+                progress.advance(len(batch))
     except ArxivError as e:
         log.warning("could not fetch metadata for all listed ids (%s); training on what is cached", e)
     return {**cached, **{p.id: p for p in fetched}}
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _progress(batches: Iterator[list[str]], total: int, label: str) -> Iterator[list[str]]:
-    """A progress bar on a terminal (rich), silence elsewhere."""
-    if not sys.stderr.isatty():
-        yield from batches
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        for batch in batches:
-            yield batch
-            bar.advance(task, len(batch))
 
 
 def _open_input(source: str) -> IO[str]:

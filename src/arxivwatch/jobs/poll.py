@@ -15,6 +15,7 @@ from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ModelError
 from arxivwatch.jobs import arxiv_client, load_model, open_store, today
 from arxivwatch.models import Paper
+from arxivwatch.progress import Progress
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
@@ -121,7 +122,11 @@ def _fetch_and_store(
     with arxiv_client(config, clock) as client:
         if since is not None:
             end = until or today(config, clock)
-            papers = [_with_announced(p) for p in client.search(categories, since, end)]
+            label = f"fetching {since} .. {end} from the export API"
+            with Progress(label, None, unit="papers", clock=clock) as progress:
+                found = client.search(categories, since, end)
+                progress.advance(len(found))
+            papers = [_with_announced(p) for p in found]
             announced = None
             outcome = "announcement" if papers else "no announcement"
         else:
