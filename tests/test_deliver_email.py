@@ -74,7 +74,7 @@ def test_headers_and_envelope(message: Message, smtp: SmtpServer) -> None:
     receipt = _send(message, smtp)
     (received,) = smtp.received
     mail = received.message
-    assert mail["Subject"] == "arxivwatch: 5 papers, week 48"
+    assert mail["Subject"] == "arxivwatch: 5 papers, 22\u201328 Nov 2024"
     assert mail["From"] == SENDER
     assert mail["To"] == ", ".join(RECIPIENTS)
     assert parsedate_to_datetime(mail["Date"]) == NOW

@@ -39,7 +39,8 @@ def test_rewrite_replaces_without_leaving_temporary_files(tmp_path: Path) -> Non
     (tmp_path / "digest.txt").write_text("old")
     file.write_files(render(sample_digest()), tmp_path)
     file.write_files(render(sample_digest()), tmp_path)
-    assert (tmp_path / "digest.txt").read_text(encoding="utf-8").startswith("arxivwatch - week 48")
+    text = (tmp_path / "digest.txt").read_text(encoding="utf-8")
+    assert text.startswith("arxivwatch \u00b7 22\u201328 November 2024")
     assert len(list(tmp_path.iterdir())) == 4
 
 

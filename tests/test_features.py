@@ -84,6 +84,11 @@ class ReferenceFeatures:
     def term(self, index: int) -> str:
         return self.features.term(index)
 
+    @property
+    def idf(self) -> np.ndarray:
+        """The same idf: only the transform differs (the scorer reads idf to choose reasons)."""
+        return self.features.idf
+
 
 @pytest.fixture(scope="module")
 def papers() -> list[Paper]:

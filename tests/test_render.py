@@ -62,7 +62,7 @@ def test_sample_digest_matches_golden_file(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["digest.html", "digest.txt", "digest.md", "slack.json"])
 def test_empty_digest_matches_golden_file(name: str) -> None:
-    """An empty week renders the short "nothing above your thresholds" message."""
+    """An empty week renders the short "nothing matched your topics" message."""
     _check_golden(f"empty-{name}", _formats(render.render(empty_digest()))[name])
 
 
