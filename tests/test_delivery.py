@@ -251,7 +251,7 @@ def test_pending_digest_is_replayed_as_recorded_after_a_retrain(
     (result,) = digest.digest(cfg, channels=["email"], clock=clock)
     assert (result.status, result.papers) == ("sent", 20)
     (mail,) = smtp.messages
-    assert mail["Subject"] == frozen["subject"] == "arxivwatch: 20 papers, day 2026-06-10"
+    assert mail["Subject"] == frozen["subject"] == "arxivwatch: 20 papers, 10 Jun 2026"
     sent_text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert sent_text.replace("\r\n", "\n") == frozen["text"]
     clock.advance(86400)
