@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from arxiv_server import EMPTY_FEED, ArxivServer, Reply, recorded
 from arxivwatch.cli import build_parser, main
 from conftest import CliRunner
 
@@ -166,16 +167,20 @@ def test_config_option_is_used_in_either_position(position: str, tmp_path: Path,
 
 @pytest.mark.parametrize("position", ["before", "after"])
 def test_quiet_option_silences_info_in_either_position(
-    position: str, write_config: Callable[[str], Path], cli: CliRunner
+    position: str,
+    arxiv_server: ArxivServer,
+    write_config: Callable[[str], Path],
+    cli: CliRunner,
 ) -> None:
-    """`-q` drops the INFO line of `train` ("model saved to") before or after the subcommand."""
-    cfg = ["--config", str(write_config('[arxiv]\ncontact = "lab@example.org"\n'))]
-    loud = cli("train", "--offline", *cfg, check=True)
-    assert "INFO arxivwatch" in loud.stderr
-    args = ["-q", "train", "--offline", *cfg] if position == "before" else ["train", "--offline", *cfg, "-q"]
-    quiet = cli(*args, check=True)
+    """`-q` drops the INFO line of `poll` ("poll: announcement, ...") before or after the subcommand."""
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED), {"Content-Type": "application/rss+xml"}))
+    text = f'[arxiv]\nfeed_url = "{arxiv_server.feed_url}"\napi_url = "{arxiv_server.api_url}"\n'
+    cfg = ["--config", str(write_config(text + 'contact = "lab@example.org"\n'))]
+    loud = cli("poll", *cfg, check=True)
+    assert "INFO arxivwatch.poll: poll:" in loud.stderr
+    quiet = cli(*(["-q", "poll", *cfg] if position == "before" else ["poll", *cfg, "-q"]), check=True)
+    assert len(arxiv_server.requests_to("rss")) == 2, "both polls ran"
     assert "INFO" not in quiet.stderr
-    assert "model saved" not in quiet.stderr
 
 
 @pytest.mark.parametrize("flag", ["-v", "--verbose"])
