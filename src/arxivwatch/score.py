@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import chain, islice
 from typing import TYPE_CHECKING
 
@@ -85,11 +86,11 @@ class Scorer:
         for k, name in enumerate(self.names):
             scorer = model.scorers[name]
             self._seeds[scorer.seed_columns, k] = 1.0 / scorer.seed_unit
-        explains = _explaining_columns(model.features)
+        self._name_ids, self._names = _names(model.features)
+        explains = _explaining_columns(model.features, self._names)
         self._coef_columns = [
             np.ascontiguousarray(self._coef[:, k] * explains) for k in range(len(self.names))
         ]
-        self._name_ids, self._names = _names(model.features)
         # Per profile: its curated positives' rows as columns, and "like: <title>" of each
         # (None last, for rows that resemble none).
         positives = [model.scorers[n].positives for n in self.names]
@@ -309,17 +310,24 @@ def _words(term: str) -> list[str]:
     return term.lower().replace("-", " ").split()
 
 
-def _explaining_columns(features: FeatureSource) -> np.ndarray:
-    """1.0 for each column that can be a reason (see the module docstring), else 0.0."""
+def _explaining_columns(features: FeatureSource, names: np.ndarray) -> np.ndarray:
+    """1.0 for each column that can be a reason (see the module docstring), else 0.0.
+
+    `names` holds the columns' names (object array); seed-phrase columns (past the idf) always explain.
+    """
+    generic = _generic_terms()
+    explains = np.fromiter((name not in generic for name in names[: features.size]), dtype=bool)
     idf = getattr(features, "idf", None)
-    explains = np.ones(features.size)
-    for column in range(features.size):
-        if idf is not None and column >= len(idf):
-            continue  # a seed phrase: always a reason
-        words = _words(features.term(column))
-        if all(word in GENERIC for word in words) or (idf is not None and idf[column] < MIN_REASON_IDF):
-            explains[column] = 0.0
-    return explains
+    if idf is not None:
+        explains[: len(idf)] &= np.asarray(idf) >= MIN_REASON_IDF
+        explains[len(idf) :] = True
+    return explains.astype(np.float64)
+
+
+@lru_cache(maxsize=1)
+def _generic_terms() -> frozenset[str]:
+    """GENERIC words, and the bigrams made of two of them ("deep learning", "neural network")."""
+    return GENERIC | {f"{a} {b}" for a in GENERIC for b in GENERIC}
 
 
 def _names(features: FeatureSource) -> tuple[np.ndarray, np.ndarray]:
