@@ -74,8 +74,9 @@ def setup(*, quiet: bool = False, verbose: bool = False, debug: bool = False) ->
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(_filter)
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in [h for h in root.handlers if getattr(h, "arxivwatch", False)]:
+        root.removeHandler(old)  # ours from an earlier call; others' handlers stay
+    handler.arxivwatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     for name in THIRD_PARTY:
