@@ -61,13 +61,15 @@ def recorded(name: str) -> bytes:
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer. `drop` closes the connection without answering; `delay` waits first."""
+    """One scripted answer. `drop` closes the connection without answering; `delay` waits first;
+    `drip` sends the body one byte every `drip` seconds (a server that never quite stops)."""
 
     status: int = 200
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
+    drip: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,13 @@ def _handler_for(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not reply.drip:
+                self.wfile.write(reply.body)
+                return
+            for i in range(len(reply.body)):
+                self.wfile.write(reply.body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(reply.drip)
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet."""

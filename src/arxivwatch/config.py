@@ -43,6 +43,7 @@ class ArxivConfig:
     contact: str = ""
     min_interval: float = 3.0  # seconds between requests, as arXiv asks; never lower it
     budget: float = 600.0  # seconds one step may spend retrying before it fails
+    max_body_bytes: int = 50_000_000  # an answer larger than this (inflated) is refused
 
 
 @dataclass(frozen=True)

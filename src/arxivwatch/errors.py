@@ -9,9 +9,11 @@
     ├── ArxivError                  exit 1: arXiv refused, answered nonsense, or stayed down
     │   ├── ArxivQueryError         the request itself was wrong (bad category, bad id)
     │   └── ArxivUnavailable        retries within the time budget ran out
+    │       └── ArxivOffline        the network cannot reach arXiv at all (DNS, refused)
     ├── ScheduleError               exit 1: a schedule search ran past its cap
-    ├── StoreError                  exit 1: the database cannot be opened or is locked
-    │   └── AlreadyRunning          exit 2: another daemon holds the store's lock
+    ├── StoreError                  exit 1: the database cannot be opened, read or written
+    │   ├── AlreadyRunning          exit 2: another daemon holds the store's lock
+    │   └── StoreMisplaced          exit 2: a newer schema, or a folder where a file belongs
     └── DeliveryError               exit 1: a channel refused or could not be reached;
                                     the digest stays pending and the next run retries it
 
@@ -67,12 +69,22 @@ class ArxivUnavailable(ArxivError):
     pass
 
 
+class ArxivOffline(ArxivUnavailable):
+    pass
+
+
 class ScheduleError(ArxivwatchError):
     pass
 
 
 class StoreError(ArxivwatchError):
     pass
+
+
+class StoreMisplaced(StoreError):
+    """Restarting cannot help (systemd: RestartPreventExitStatus=2)."""
+
+    exit_code = 2
 
 
 class AlreadyRunning(StoreError):

@@ -10,20 +10,35 @@ Manners, as arXiv's terms of use ask:
 
 Retries: connection errors, timeouts, 429 and 5xx are retried with exponential
 backoff (3, 6, 12, ... s, capped at `max_backoff`) and jitter, honouring Retry-After
-(seconds or an HTTP date). Each request
-has `budget` seconds, counted on the client's Clock, for all its attempts; when the
+(seconds or an HTTP date); each retry is logged at INFO with its reason and delay. Each
+request has `budget` seconds, counted on the client's Clock, for all its attempts; when the
 next wait would cross it the request fails with ArxivUnavailable and one line.
 Everything else (a 4xx, an HTML page where XML was expected) fails at once.
+
+Bounds against a hostile or broken server:
+- the body is read as a stream and inflated here (gzip only is asked for), at most
+  `max_body_bytes` after decompression, so a gzip bomb costs at most that much memory;
+- one attempt ends when what remains of `budget` has passed in wall-clock time, however
+  slowly the bytes drip (each read also has its own `timeout`);
+- an unreachable network (DNS failure, connection refused, no route) is retried for at
+  most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline, whose line names
+  `--offline`.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import random
+import socket
 import ssl
+import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -32,14 +47,30 @@ from arxivwatch import __version__
 from arxivwatch.arxiv.pacer import Pacer
 from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import ArxivError, ArxivQueryError, ArxivUnavailable
+from arxivwatch.errors import ArxivError, ArxivOffline, ArxivQueryError, ArxivUnavailable
 from arxivwatch.models import Paper
+
+log = logging.getLogger("arxivwatch.arxiv")
 
 PROJECT_URL = "https://github.com/arxivwatch/arxivwatch"
 LOOKUP_BATCH = 100  # ids per id_list call
 API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+MAX_BODY_BYTES = 50_000_000  # the largest real day's feed is a few MB; 50 MB is generous
+UNREACHABLE_BUDGET = 20.0  # seconds of retrying a network that cannot reach arXiv at all
+_CHUNK = 64 * 1024  # bytes inflated per step, so one step never makes more than this
+_UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+
+class _Body:
+    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
+
+    def __init__(self, response: httpx.Response, content: bytes) -> None:
+        self.status_code = response.status_code
+        self.reason_phrase = response.reason_phrase
+        self.headers = response.headers
+        self.content = content
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,8 @@ class ArxivClient:
         max_backoff: float = 120.0,
         empty_page_retries: int = 3,
         rng: random.Random | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        pace_file: Path | None = None,
     ) -> None:
         self.api_url = api_url
         self.feed_url = feed_url.rstrip("/")
@@ -82,11 +115,13 @@ class ArxivClient:
         self.budget = budget
         self.max_backoff = max_backoff
         self.empty_page_retries = empty_page_retries
+        self.max_body_bytes = max_body_bytes
         self.requests = 0
-        self._pacer = Pacer(self.clock, min_interval)
+        self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
         self._http = httpx.Client(
-            headers={"User-Agent": user_agent(contact)},
+            # gzip only: the body is inflated here, chunk by chunk, under max_body_bytes
+            headers={"User-Agent": user_agent(contact), "Accept-Encoding": "gzip"},
             timeout=timeout,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             follow_redirects=True,
@@ -210,26 +245,34 @@ class ArxivClient:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> _Body:
         """A paced GET, retried on transient failures within the time budget."""
         # Hand-written, not tenacity: the policy (a budget on our Clock, Retry-After first, jitter
         # from our rng, one give-up line) is most of this loop, and a tenacity version took 54 lines to 39.
         began = self.clock.monotonic()
         attempt = 0
+        unreachable = False
         while True:
             self._pacer.wait()
             retry_after: float | None = None
             try:
-                response = self._http.get(url, params=params, headers=headers)
+                remaining = self.budget - (self.clock.monotonic() - began)
+                response = self._attempt(url, params, headers, deadline=time.monotonic() + remaining)
             except _RETRY_ERRORS as exc:
                 if _tls_failure(exc):  # a certificate problem does not heal by waiting
                     raise ArxivError(
                         f"TLS failed for {url}: {exc}",
                         hint="check the arXiv URLs and the system's CA certificates",
                     ) from exc
+                unreachable = _unreachable(exc)
                 failure = f"{type(exc).__name__}: {exc}".rstrip(": ")
             except httpx.HTTPError as exc:
                 raise ArxivError(f"cannot reach arXiv at {url}: {exc}") from exc
+            except httpx.InvalidURL as exc:
+                raise ArxivQueryError(
+                    f"cannot build a valid URL for arXiv from {url}: {exc}",
+                    hint="check the arXiv URLs and categories in your configuration",
+                ) from exc
             else:
                 if response.status_code not in _RETRY_STATUSES:
                     return response
@@ -240,14 +283,60 @@ class ArxivClient:
                 self.requests += 1
             delay = retry_after if retry_after is not None else self._backoff(attempt)
             spent = self.clock.monotonic() - began
+            if unreachable and spent + delay > min(self.budget, UNREACHABLE_BUDGET):
+                raise ArxivOffline(
+                    f"cannot reach arXiv at {url}: {failure} ({attempt + 1} attempts in {spent:.0f} s)",
+                    hint="check the network; `train --offline` trains on what is cached",
+                )
             if spent + delay > self.budget:
                 raise ArxivUnavailable(
                     f"arXiv did not answer {url}: {failure} "
                     f"(gave up after {attempt + 1} attempts in {spent:.0f} s)",
                     hint="arXiv may be down or busy; try again later",
                 )
+            log.info("arXiv: %s from %s; retry %d in %.1f s", failure, url, attempt + 1, delay)
             self.clock.sleep(delay)
             attempt += 1
+
+    def _attempt(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        *,
+        deadline: float,
+    ) -> _Body:
+        """One GET, its body streamed and inflated under `max_body_bytes`, ended at `deadline`.
+
+        `deadline` is on time.monotonic(): bytes arrive in real time whatever the Clock says.
+        """
+        with self._http.stream("GET", url, params=params, headers=headers) as response:
+            coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+            if coding not in ("identity", "gzip", "x-gzip", ""):
+                raise ArxivError(
+                    f"arXiv answered {url} with Content-Encoding {coding!r}, which was not asked for",
+                    hint="check the arXiv URLs in your configuration",
+                )
+            inflate = zlib.decompressobj(wbits=47) if "gzip" in coding else None
+            parts: list[bytes] = []
+            size = 0
+            for raw in response.iter_raw():  # as it arrives (httpcore reads at most 64 KB)
+                for piece in _inflated(inflate, raw):
+                    size += len(piece)
+                    if size > self.max_body_bytes:
+                        raise ArxivError(
+                            f"arXiv's answer from {url} is larger than {self.max_body_bytes:,} bytes "
+                            "(after decompression); stopped reading",
+                            hint="if a real day is this large, raise [arxiv] max_body_bytes",
+                        )
+                    parts.append(piece)
+                if time.monotonic() > deadline:
+                    raise ArxivUnavailable(
+                        f"arXiv's answer from {url} was still arriving when the {self.budget:.0f} s "
+                        f"budget ran out ({size:,} bytes read)",
+                        hint="arXiv or the network is very slow; try again later",
+                    )
+            return _Body(response, b"".join(parts))
 
     def _backoff(self, attempt: int) -> float:
         """min_interval (at least 2 s) doubled per attempt, capped, plus up to half again of jitter."""
@@ -271,7 +360,36 @@ class ArxivClient:
         return max((moment - self.clock.now()).total_seconds(), 0.0)
 
 
-def _require_ok(response: httpx.Response, url: str) -> None:
+def _inflated(inflate: zlib._Decompress | None, raw: bytes) -> Iterator[bytes]:
+    """The bytes `raw` inflates to, at most _CHUNK at a time (a bomb never inflates at once)."""
+    if inflate is None:
+        yield raw
+        return
+    try:
+        piece = inflate.decompress(raw, _CHUNK)
+        while piece:
+            yield piece
+            piece = inflate.decompress(inflate.unconsumed_tail, _CHUNK)
+    except zlib.error as exc:
+        raise ArxivError(
+            f"arXiv sent a broken gzip body: {exc}",
+            hint="the download was probably cut short; try again later",
+        ) from exc
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an httpx error means arXiv cannot be reached at all (DNS, refused, no route)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return True
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _require_ok(response: _Body, url: str) -> None:
     """Anything but 200 at this point is a refusal we cannot fix by waiting."""
     if response.status_code != 200:
         raise ArxivError(

@@ -42,6 +42,8 @@ def arxiv_client(config: Config, clock: Clock) -> ArxivClient:
         clock=clock,
         min_interval=config.arxiv.min_interval,
         budget=config.arxiv.budget,
+        max_body_bytes=config.arxiv.max_body_bytes,
+        pace_file=config.db_path.with_name(config.db_path.name + ".pace"),
     )
 
 

@@ -1,0 +1,176 @@
+"""The arXiv client against hostile or broken servers: bounded memory, bounded time, one line each."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import socket
+import threading
+import time
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import pytest
+
+from arxiv_server import EMPTY_FEED, ArxivServer, Reply, recorded
+from arxivwatch.arxiv.client import ArxivClient
+from arxivwatch.clock import FakeClock, SystemClock
+from arxivwatch.errors import ArxivError, ArxivOffline, ArxivUnavailable
+
+CATS = ["cs.CV"]
+MB = 1_000_000
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A gzip body of `inflated` zero bytes, built a megabyte at a time (a few hundred KB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(MB)
+    parts = [packer.compress(block) for _ in range(inflated // MB)]
+    return b"".join([*parts, packer.flush()])
+
+
+def make_client(server: ArxivServer, **kwargs: object) -> ArxivClient:
+    options: dict[str, object] = {"contact": "lab@example.org", "rng": random.Random(1)} | kwargs
+    return ArxivClient(api_url=server.api_url, feed_url=server.feed_url, **options)  # type: ignore[arg-type]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_gzip_bomb_is_refused_with_bounded_memory(arxiv_server: ArxivServer) -> None:
+    """A 300 MB gzip bomb against a 10 MB cap: one line naming the cap, peak traced memory under 25 MB."""
+    bomb = gzip_bomb(300 * MB)
+    assert len(bomb) < 1 * MB
+    arxiv_server.script("rss", Reply(200, bomb, {"Content-Encoding": "gzip"}))
+    with make_client(arxiv_server, clock=FakeClock(), max_body_bytes=10 * MB) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ArxivError) as caught:
+                client.fetch_feed(CATS)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 25 * MB, f"peak {peak / MB:.0f} MB"
+    assert "larger than 10,000,000 bytes (after decompression)" in str(caught.value)
+    assert "max_body_bytes" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_gzip_body_under_the_cap_is_inflated(arxiv_server: ArxivServer) -> None:
+    """A real feed sent gzip-compressed is inflated by the client and parsed as usual."""
+    body = recorded(EMPTY_FEED)
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    arxiv_server.script(
+        "rss", Reply(200, packer.compress(body) + packer.flush(), {"Content-Encoding": "gzip"})
+    )
+    with make_client(arxiv_server, clock=FakeClock()) as client:
+        fetch = client.fetch_feed(CATS)
+    assert fetch.result is not None and fetch.result.papers == ()
+    assert arxiv_server.requests[0].header("Accept-Encoding") == "gzip"
+
+
+def test_plain_body_over_the_cap_is_refused(arxiv_server: ArxivServer) -> None:
+    """An uncompressed answer one byte over the cap is refused the same way."""
+    arxiv_server.script("rss", Reply(200, b"x" * (1 * MB + 1)))
+    client = make_client(arxiv_server, clock=FakeClock(), max_body_bytes=1 * MB)
+    with client, pytest.raises(ArxivError, match=r"larger than 1,000,000 bytes"):
+        client.fetch_feed(CATS)
+
+
+def test_dripping_server_ends_within_the_budget(arxiv_server: ArxivServer) -> None:
+    """A body dripped one byte every 0.05 s (60 s in all) ends near the 2 s budget, in wall-clock time."""
+    arxiv_server.script("rss", Reply(200, b"<" * 1200, drip=0.05))
+    with make_client(arxiv_server, clock=SystemClock(), budget=2.0, timeout=1.0) as client:
+        began = time.monotonic()
+        with pytest.raises(ArxivUnavailable) as caught:
+            client.fetch_feed(CATS)
+        took = time.monotonic() - began
+    assert took < 4.0, f"took {took:.1f} s"
+    assert "still arriving when the 2 s budget ran out" in str(caught.value)
+
+
+def test_each_retry_is_logged_with_reason_and_delay(
+    arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 503 then a 200: one INFO line naming the HTTP status and the 5 s wait from Retry-After."""
+    arxiv_server.script("rss", Reply(503, headers={"Retry-After": "5"}), Reply(200, recorded(EMPTY_FEED)))
+    client = make_client(arxiv_server, clock=FakeClock())
+    with caplog.at_level(logging.INFO, logger="arxivwatch.arxiv"), client:
+        client.fetch_feed(CATS)
+    retries = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 1 and retries[0].levelno == logging.INFO
+    assert "HTTP 503" in retries[0].getMessage() and "retry 1 in 5.0 s" in retries[0].getMessage()
+
+
+def test_connection_refused_fails_fast_naming_offline() -> None:
+    """A closed port: ArxivOffline within 30 s of (fake) waiting, its line naming --offline."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    clock = FakeClock()
+    with ArxivClient(api_url=f"{url}/api/query", feed_url=f"{url}/rss", contact="", clock=clock) as client:
+        began = time.monotonic()
+        with pytest.raises(ArxivOffline) as caught:
+            client.fetch_feed(CATS)
+    assert sum(clock.sleeps) <= 30.0 and time.monotonic() - began < 30.0
+    assert "--offline" in str(caught.value) and "cannot reach arXiv" in str(caught.value)
+
+
+def test_dns_failure_fails_fast_naming_offline() -> None:
+    """A host that does not resolve (.invalid) is unreachable too: ArxivOffline within 30 s."""
+    clock = FakeClock()
+    with ArxivClient(
+        api_url="http://arxiv.invalid/api/query", feed_url="http://arxiv.invalid/rss", contact="", clock=clock
+    ) as client:
+        began = time.monotonic()
+        with pytest.raises(ArxivOffline, match="--offline"):
+            client.fetch_feed(CATS)
+    assert sum(clock.sleeps) <= 30.0 and time.monotonic() - began < 30.0
+
+
+def test_two_clients_on_one_pace_file_keep_the_interval(arxiv_server: ArxivServer, tmp_path: Path) -> None:
+    """Two clients (as two processes would) sharing one pace file: arrivals at least min_interval apart."""
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
+    pace = tmp_path / "arxivwatch.db.pace"
+    interval = 0.6
+
+    def three_fetches() -> None:
+        with make_client(arxiv_server, clock=SystemClock(), min_interval=interval, pace_file=pace) as client:
+            for _ in range(3):
+                client.fetch_feed(CATS)
+
+    workers = [threading.Thread(target=three_fetches) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    arrivals = sorted(r.at for r in arxiv_server.requests)
+    assert len(arrivals) == 6
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= interval - 0.02, gaps
+
+
+def test_pace_file_is_honoured_across_fresh_clients(arxiv_server: ArxivServer, tmp_path: Path) -> None:
+    """A new client (a new process) waits for the interval after another client's last answer."""
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
+    pace = tmp_path / "arxivwatch.db.pace"
+    with make_client(arxiv_server, clock=SystemClock(), pace_file=pace) as first:
+        first.fetch_feed(CATS)
+    clock = FakeClock()
+    clock.advance(time.time() - clock.now().timestamp())  # the fake clock at real wall time
+    with make_client(arxiv_server, clock=clock, pace_file=pace) as second:
+        second.fetch_feed(CATS)
+    assert len(clock.sleeps) == 1 and 2.5 < clock.sleeps[0] <= 3.0
+
+
+def test_too_many_categories_is_one_line(arxiv_server: ArxivServer) -> None:
+    """A URL too long for httpx (10,000 categories) is one ArxivError line, not httpx.InvalidURL."""
+    many = [f"cs.X{i}" for i in range(10_000)]
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
+    client = make_client(arxiv_server, clock=FakeClock())
+    with client, pytest.raises(ArxivError, match="cannot build a valid URL for arXiv"):
+        client.fetch_feed(many)
+    assert arxiv_server.requests == []
