@@ -275,6 +275,11 @@ def _find_file(path: str | None, env: Mapping[str, str]) -> Path | None:
             )
         return file
     local = Path(LOCAL_FILE)
+    if local.exists() and not local.is_file():
+        raise ConfigError(
+            f"./{LOCAL_FILE} is not a file (a folder?)",
+            hint=f"move it away, or name the configuration with --config or ${ENV_FILE}",
+        )
     return local if local.is_file() else None
 
 
@@ -340,6 +345,8 @@ def _check_type(value: Any, default: Any, annotation: Any, where: str) -> Any:
     }[kind]
     if not ok:
         raise ConfigError(f"{where} must be {_article(kind)}, got {value!r}", hint="fix its value")
+    if kind == "number" and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}", hint="fix its value")
     if kind == "list of strings":
         return tuple(value)
     if kind == "number":
@@ -358,7 +365,10 @@ def _from_env(text: str, default: Any, annotation: Any, name: str) -> Any:
         if kind == "integer":
             return int(text)
         if kind == "number":
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError(text)
+            return number
     except ValueError as e:
         raise ConfigError(
             f"environment variable {name} must be {_article(kind)}, got {text!r}", hint="fix or unset it"
@@ -368,15 +378,55 @@ def _from_env(text: str, default: Any, annotation: Any, name: str) -> Any:
     return text
 
 
+# Ranges of the numeric keys, inclusive: (section, key) -> (lowest, highest, unit, why)
+RANGES: dict[tuple[str, str], tuple[float, float, str, str]] = {
+    ("arxiv", "min_interval"): (3.0, 3600.0, " seconds", "arXiv asks for one request every 3 s"),
+    ("arxiv", "budget"): (1.0, 86400.0, " seconds", "the time one step may spend on arXiv"),
+    ("arxiv", "max_body_bytes"): (1e6, 2e9, " bytes", "the largest answer accepted, inflated"),
+    ("digest", "top_n"): (1, 1000, "", "papers per profile in a digest"),
+    ("digest", "min_score"): (0.0, 1.0, "", "a score is a probability"),
+    ("email", "port"): (1, 65535, "", "a TCP port"),
+}
+
+
+def _validate_ranges(config: Config) -> None:
+    """Every numeric key in RANGES within its range (non-finite values never get this far)."""
+    for (section, key), (low, high, unit, why) in RANGES.items():
+        value = getattr(getattr(config, section), key)
+        if value is None or low <= value <= high:
+            continue
+        bound = f"at least {low:g}{unit}" if value < low else f"at most {high:g}{unit}"
+        raise ConfigError(
+            f"{config.source}: [{section}] {key} must be {bound}, got {value!r}", hint=f"{why}; fix its value"
+        )
+
+
+def _validate_categories(config: Config) -> None:
+    """Categories present, each once, each a code in arXiv's taxonomy."""
+    from arxivwatch import taxonomy
+
+    src = config.source
+    categories = config.arxiv.categories
+    if not categories:
+        raise ConfigError(f"{src}: [arxiv] categories is empty", hint="name at least one, e.g. cs.CV")
+    unknown = taxonomy.unknown(categories)
+    if unknown:
+        near = taxonomy.closest(unknown[0])
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ConfigError(
+            f"{src}: [arxiv] categories: {unknown[0]!r} is not an arXiv category{more}",
+            hint=(f"did you mean {near!r}? " if near else "")
+            + "see https://arxiv.org/category_taxonomy",
+        )
+    repeated = next((c for i, c in enumerate(categories) if c in categories[:i]), None)
+    if repeated:
+        raise ConfigError(f"{src}: [arxiv] categories lists {repeated} twice", hint="list each once")
+
+
 def _validate(config: Config) -> None:
     src = config.source
-    if not config.arxiv.categories:
-        raise ConfigError(f"{src}: [arxiv] categories is empty", hint="name at least one, e.g. cs.CV")
-    if config.arxiv.min_interval < 3.0:
-        raise ConfigError(
-            f"{src}: [arxiv] min_interval must be at least 3 seconds",
-            hint="arXiv asks for one request every 3 s",
-        )
+    _validate_categories(config)
+    _validate_ranges(config)
     for key in ("api_url", "feed_url"):
         url = getattr(config.arxiv, key)
         if not url.startswith(("http://", "https://")):
@@ -386,8 +436,6 @@ def _validate(config: Config) -> None:
             f'{src}: [digest] period must be "day" or "week", got {config.digest.period!r}',
             hint="fix its value",
         )
-    if config.digest.top_n < 1:
-        raise ConfigError(f"{src}: [digest] top_n must be at least 1", hint="fix its value")
     if not 1 <= config.digest.horizon_days <= MAX_HORIZON_DAYS:
         raise ConfigError(
             f"{src}: [digest] horizon_days must be between 1 and {MAX_HORIZON_DAYS}, "
@@ -396,8 +444,6 @@ def _validate(config: Config) -> None:
         )
     _check_seconds(src, "email", "timeout", config.email.timeout, low=1.0)
     _check_seconds(src, "slack", "max_wait", config.slack.max_wait, low=0.0)
-    if config.digest.min_score is not None and not 0.0 <= config.digest.min_score <= 1.0:
-        raise ConfigError(f"{src}: [digest] min_score must be between 0 and 1", hint="fix its value")
     if config.email.security not in ("starttls", "ssl", "none"):
         raise ConfigError(
             f"{src}: [email] security must be starttls, ssl or none, got {config.email.security!r}",
