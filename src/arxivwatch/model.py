@@ -289,6 +289,18 @@ def save(model: Model, path: Path) -> None:
         arrays[f"seed_columns_{i}"] = scorer.seed_columns
     meta = _meta(model, model.features, vectors.shape)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    try:
+        _write_atomically(path, arrays)
+    except OSError as e:
+        raise ModelError(
+            f"cannot write the model {path}: {e.strerror or e}",
+            hint="free space on its disk (or make its folder writable) and train again; "
+            "the previous model is still in place",
+        ) from e
+
+
+def _write_atomically(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """savez_compressed into a temp file beside `path`, then rename; the temp file never stays."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -307,6 +319,9 @@ def load(path: Path) -> Model:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        strays = sorted(name for name, value in arrays.items() if not isinstance(value, np.ndarray))
+        if strays:  # np.load gives the raw bytes of a member that is not an .npy array
+            raise ModelError(f"the model file {path} is damaged ({strays[0]} is not an array)", hint=RETRAIN)
         meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ModelError(f"the model file {path} is damaged", hint=RETRAIN) from e

@@ -286,7 +286,7 @@ class ArxivClient:
             if unreachable and spent + delay > min(self.budget, UNREACHABLE_BUDGET):
                 raise ArxivOffline(
                     f"cannot reach arXiv at {url}: {failure} ({attempt + 1} attempts in {spent:.0f} s)",
-                    hint="check the network; `train --offline` trains on what is cached",
+                    hint="check the network; `train --offline` trains on what is cached without arXiv",
                 )
             if spent + delay > self.budget:
                 raise ArxivUnavailable(

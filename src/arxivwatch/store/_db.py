@@ -1,4 +1,11 @@
-"""The connection: opening, the schema and its migrations, transactions, the daemon's lock."""
+"""The connection: opening, the schema and its migrations, transactions, the daemon's lock.
+
+Every SQLite failure (locked past the busy timeout, a damaged file, a full disk, a
+read-only file) leaves here as one StoreError naming the file and what to do; the
+transaction it happened in is rolled back first, and a failing ROLLBACK (SQLite may
+already have rolled back itself) never hides the real cause. A newer schema, or a folder
+where the database file belongs, is a StoreMisplaced (exit 2: restarting cannot help).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,9 @@ from types import TracebackType
 from typing import Self
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import AlreadyRunning, StoreError
+from arxivwatch.errors import AlreadyRunning, StoreError, StoreMisplaced
+
+BUSY_TIMEOUT = 10.0  # seconds to wait for another writer before giving up
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -84,23 +93,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 class Database:
     """The open database at `path`, migrated to the latest schema; the base of Store's table groups."""
 
-    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
+    def __init__(self, path: Path, *, clock: Clock | None = None, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         self.clock: Clock = clock or SystemClock()
+        self.busy_timeout = busy_timeout
         self._mutex = threading.RLock()
+        if self.path.is_dir():
+            raise StoreMisplaced(
+                f"the database path {self.path} is a folder",
+                hint="move the folder away, or set [storage] path to a file",
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
             raise StoreError(
-                f"cannot open the database {self.path}: {exc}",
+                f"cannot create the folder of the database {self.path}: {exc.strerror}",
                 hint="check [storage] path in your configuration",
             ) from exc
+        try:
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+        try:
+            with self._guard():
+                self._db.row_factory = sqlite3.Row
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
 
     def __enter__(self) -> Self:
         return self
@@ -126,9 +151,10 @@ class Database:
     def _migrate(self) -> None:
         current = self.schema_version
         if current > len(MIGRATIONS):
-            raise StoreError(
-                f"the database {self.path} has schema {current}, newer than this arxivwatch knows",
-                hint="upgrade arxivwatch",
+            raise StoreMisplaced(
+                f"the database {self.path} has schema {current}, newer than this arxivwatch knows "
+                f"({len(MIGRATIONS)})",
+                hint="upgrade arxivwatch, or point [storage] path at another file",
             )
         for version in range(current, len(MIGRATIONS)):
             with self._tx() as db:
@@ -139,18 +165,52 @@ class Database:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all."""
-        with self._mutex:
+        with self._mutex, self._guard():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):  # keep the real cause, not ROLLBACK's
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._mutex:
+        with self._mutex, self._guard():
             return list(self._db.execute(sql, params))
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a SQLite failure inside the block into one StoreError naming the file.
+
+        Constraint and API misuse errors are bugs of ours, not the storage's: they stay as raised.
+        """
+        try:
+            yield
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: sqlite3.Error) -> StoreError:
+        """The one line for a SQLite failure: the file, SQLite's words, and what to do."""
+        text = str(exc)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            hint = (
+                f"another process kept it busy for more than {self.busy_timeout:g} s; "
+                "try again when it has finished"
+            )
+        elif "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+            hint = "the file is damaged: restore it from a backup, or move it away to start a new store"
+        elif "full" in lowered:
+            hint = "free space on its disk and run the command again; nothing was half-written"
+        elif "readonly" in lowered or "read-only" in lowered:
+            hint = "make the file, its -wal and -shm files and its folder writable for this user"
+        else:
+            hint = "check [storage] path in your configuration"
+        return StoreError(f"the database {self.path} failed: {text}", hint=hint)
 
     def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row:
         rows = self._rows(sql, params)
@@ -165,7 +225,13 @@ class Database:
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock on `<db>.lock` (with our pid in it) for as long as the block runs."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the lock file {lock_path}: {exc.strerror}",
+                hint="make the folder of [storage] path writable",
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -176,10 +242,17 @@ class Database:
                 hint="stop the other process first, or use another [storage] path",
             ) from None
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write to the lock file {lock_path}: {exc.strerror}",
+                    hint="free space on its disk, or make it writable",
+                ) from exc
             yield
         finally:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
