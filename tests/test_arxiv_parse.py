@@ -179,7 +179,7 @@ def test_api_page_numbers_and_entry_fields() -> None:
     assert paper.doi == "10.1109/ICSTW55395.2022.00035"
     assert paper.journal_ref.startswith("Artificial Intelligence in Software Testing @ 2022 IEEE")
     assert paper.comment == "Artificial Intelligence in Software Testing 2022 workshop @ ICST 2022"
-    assert paper.abs_url == "https://arxiv.org/abs/2202.12139v1"
+    assert paper.abs_url == "https://arxiv.org/abs/2202.12139"
     assert paper.pdf_url == "https://arxiv.org/pdf/2202.12139v1"
     assert paper.announce_type == ""
 

@@ -415,8 +415,7 @@ def _validate_categories(config: Config) -> None:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         raise ConfigError(
             f"{src}: [arxiv] categories: {unknown[0]!r} is not an arXiv category{more}",
-            hint=(f"did you mean {near!r}? " if near else "")
-            + "see https://arxiv.org/category_taxonomy",
+            hint=(f"did you mean {near!r}? " if near else "") + "see https://arxiv.org/category_taxonomy",
         )
     repeated = next((c for i, c in enumerate(categories) if c in categories[:i]), None)
     if repeated:

@@ -12,8 +12,21 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from urllib.parse import quote
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+ARXIV_ABS = "https://arxiv.org/abs/"
+ARXIV_PDF = "https://arxiv.org/pdf/"
+
+
+def abs_link(paper_id: str) -> str:
+    """`https://arxiv.org/abs/<id>`: built from the id alone, never taken from a feed."""
+    return ARXIV_ABS + quote(paper_id, safe="/.-")
+
+
+def pdf_link(paper_id: str, version: int) -> str:
+    """`https://arxiv.org/pdf/<id>v<N>`: built from the id and version alone."""
+    return f"{ARXIV_PDF}{quote(paper_id, safe='/.-')}v{int(version)}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from arxivwatch import regex_bounds, taxonomy
 from arxivwatch.errors import ProfileError
 from arxivwatch.models import CuratedEntry, Profile
 
@@ -120,7 +121,7 @@ def _load_file(path: Path) -> Profile:
         description=_text(data, "description", path, default=""),
         sections=_patterns(data, path),
         seeds=_strings(data, "seeds", path),
-        categories=_strings(data, "categories", path),
+        categories=_categories(data, path),
         top_n=_top_n(data, path),
         threshold=_threshold(data, path),
     )
@@ -147,9 +148,20 @@ def _patterns(data: Mapping[str, object], path: Path) -> tuple[str, ...]:
             re.compile(pattern)
         except re.error as e:
             raise _bad(path, "sections", f"valid regular expressions ({pattern!r}: {e})") from e
+        risk = regex_bounds.problem(pattern)
+        if risk:
+            raise _bad(path, "sections", f"patterns that cannot backtrack for minutes ({pattern!r}: {risk})")
     if not patterns and not _strings(data, "seeds", path):
         raise _bad(path, "sections", "at least one pattern (or some seeds)")
     return patterns
+
+
+def _categories(data: Mapping[str, object], path: Path) -> tuple[str, ...]:
+    categories = _strings(data, "categories", path)
+    unknown = taxonomy.unknown(categories)
+    if unknown:
+        raise _bad(path, "categories", f"arXiv categories ({unknown[0]!r} is not one)")
+    return categories
 
 
 def _top_n(data: Mapping[str, object], path: Path) -> int | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from arxivwatch.models import Digest, DigestItem, Message
+from arxivwatch.models import ARXIV_ABS, ARXIV_PDF, Digest, DigestItem, Message, abs_link, pdf_link
 from arxivwatch.titles import unicode_text
 
 if TYPE_CHECKING:
@@ -159,8 +159,9 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
     return ItemView(
         rank=rank,
         title=_cut(clean(unicode_text(paper.title)), MAX_TITLE),
-        abs_url=safe_url(paper.abs_url, f"https://arxiv.org/abs/{paper.id}"),
-        pdf_url=safe_url(paper.pdf_url, f"https://arxiv.org/pdf/{paper.id}"),
+        # built from the id, whatever the stored row says: links never come from a feed
+        abs_url=safe_url(abs_link(paper.id), ARXIV_ABS),
+        pdf_url=safe_url(pdf_link(paper.id, paper.version), ARXIV_PDF),
         authors=short_authors(paper.authors),
         categories=", ".join(clean(c) for c in paper.categories),
         score=f"{item.score:.2f}",

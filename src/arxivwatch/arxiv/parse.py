@@ -20,7 +20,7 @@ from typing import Any
 import feedparser
 
 from arxivwatch.errors import ArxivError, ArxivQueryError
-from arxivwatch.models import Paper
+from arxivwatch.models import Paper, abs_link, pdf_link
 
 _VERSIONED = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
 _DESCRIPTION = re.compile(
@@ -29,7 +29,6 @@ _DESCRIPTION = re.compile(
 )
 _ERROR_FEED_TITLE = "Feed error for query"
 _API_ERROR_MARK = "/api/errors#"
-_PDF_BASE = "https://arxiv.org/pdf/"
 
 
 @dataclass(frozen=True)
@@ -146,8 +145,8 @@ def _rss_paper(entry: Any, channel_date: date | None) -> Paper:
         primary_category=categories[0] if categories else "",
         announced=_rfc822_date(entry.get("published")) or channel_date,
         announce_type=announce_type.strip(),
-        abs_url=str(entry.get("link", "")) or f"https://arxiv.org/abs/{paper_id}",
-        pdf_url=f"{_PDF_BASE}{paper_id}v{version}",
+        abs_url=abs_link(paper_id),  # never the item's <link>: a feed could point anywhere
+        pdf_url=pdf_link(paper_id, version),
         journal_ref=normalise(str(entry.get("arxiv_journal_reference", ""))),
         doi=normalise(str(entry.get("arxiv_doi", ""))),
     )
@@ -156,9 +155,6 @@ def _rss_paper(entry: Any, channel_date: date | None) -> Paper:
 def _api_paper(entry: Any) -> Paper:
     """One export API entry (the id is `http://arxiv.org/abs/<id>vN`)."""
     paper_id, version = split_version(str(entry.get("id", "")).rpartition("/abs/")[2])
-    links = entry.get("links", [])
-    abs_url = next((str(lk["href"]) for lk in links if lk.get("rel") == "alternate"), "")
-    pdf_url = next((str(lk["href"]) for lk in links if lk.get("title") == "pdf"), "")
     categories = _terms(entry)
     primary = entry.get("arxiv_primary_category") or {}
     return Paper(
@@ -171,8 +167,8 @@ def _api_paper(entry: Any) -> Paper:
         primary_category=str(primary.get("term", "")) or (categories[0] if categories else ""),
         submitted=_iso_datetime(entry.get("published")),
         updated=_iso_datetime(entry.get("updated")),
-        abs_url=abs_url or f"https://arxiv.org/abs/{paper_id}v{version}",
-        pdf_url=pdf_url or f"{_PDF_BASE}{paper_id}v{version}",
+        abs_url=abs_link(paper_id),  # never the entry's links: built from the id alone
+        pdf_url=pdf_link(paper_id, version),
         comment=normalise(str(entry.get("arxiv_comment", ""))),
         journal_ref=normalise(str(entry.get("arxiv_journal_ref", ""))),
         doi=normalise(str(entry.get("arxiv_doi", ""))),
