@@ -332,10 +332,12 @@ def test_start_up_backfills_days_of_missed_polls_through_the_export_api_once(
     assert arxiv_server.requests_to("rss") == []
 
 
-def test_status_check_exit_codes_follow_the_last_poll(tmp_path: Path, arxiv_server: ArxivServer) -> None:
-    """status --check: 1 after a failed poll (and run --once exits 1), 0 after a good one,
-    1 when the last good poll is older than the daily schedule allows."""
-    config = write_config(tmp_path, arxiv_server, poll="30 5 * * *")
+def test_status_check_exit_codes_follow_the_last_poll(
+    tmp_path: Path, arxiv_server: ArxivServer, trained_model: Path
+) -> None:
+    """status --check: 1 after a failed poll (and run --once exits 1), 0 after a good one (with a
+    model), 1 when the last good poll is older than the daily schedule allows."""
+    config = write_config(tmp_path, arxiv_server, poll="30 5 * * *", model=trained_model)
     arxiv_server.script("rss", Reply(404, b"not here"))
     failed = arxivwatch("run", "--once", "--config", str(config), cwd=tmp_path)
     assert failed.returncode == 1, failed.stderr
@@ -343,7 +345,7 @@ def test_status_check_exit_codes_follow_the_last_poll(tmp_path: Path, arxiv_serv
     assert check.returncode == 1
     assert "unhealthy: the last poll failed" in check.stdout
 
-    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+    arxiv_server.script("rss", Reply(200, todays_feed()))
     good = arxivwatch("run", "--once", "--config", str(config), cwd=tmp_path)
     assert good.returncode == 0, good.stderr
     check = arxivwatch("status", "--check", "--config", str(config), cwd=tmp_path)
@@ -351,7 +353,7 @@ def test_status_check_exit_codes_follow_the_last_poll(tmp_path: Path, arxiv_serv
 
     old = tmp_path / "old"
     seed_poll(old, datetime.now(UTC) - timedelta(days=3))
-    old_config = write_config(old, arxiv_server, poll="30 5 * * *")
+    old_config = write_config(old, arxiv_server, poll="30 5 * * *", model=trained_model)
     check = arxivwatch("status", "--check", "--config", str(old_config), cwd=old)
     assert check.returncode == 1
     assert "is older than the poll due at" in check.stdout

@@ -7,7 +7,6 @@ transaction rolled back, the old model in place, the lock released.
 from __future__ import annotations
 
 import contextlib
-import json
 import resource
 import signal
 import sqlite3
@@ -19,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import trained_model
 from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
-from arxivwatch import curated, lists, model, profiles, train
+from arxivwatch import model
 from arxivwatch.arxiv.parse import parse_feed
 from arxivwatch.clock import FakeClock
 from arxivwatch.errors import ModelError, StoreError, StoreMisplaced
@@ -38,17 +38,7 @@ def papers() -> tuple[Paper, ...]:
 
 @pytest.fixture(scope="module")
 def trained() -> model.Model:
-    """A model trained on the bundled lists and the tests' small background, as test_train does."""
-    lines = (Path(__file__).parent / "data" / "learning" / "background.jsonl").read_text().splitlines()
-    background = [Paper(**json.loads(line)) for line in lines]
-    entries, sources = [], []
-    for path in lists.BUNDLED:
-        loaded = lists.load(str(path), cache_dir=Path("/nonexistent"), offline=True)
-        entries += curated.parse(loaded.text, loaded.source)
-        sources.append((loaded.source, loaded.sha256))
-    return train.train(
-        entries, profiles.load_profiles(None), metadata={}, background=background, sources=sources
-    )
+    return trained_model.trained()
 
 
 @contextlib.contextmanager

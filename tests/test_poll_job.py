@@ -23,6 +23,7 @@ from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.errors import ArxivQueryError
 from arxivwatch.jobs import open_store, poll, status
+from trained_model import install_model
 
 NOW = datetime(2024, 11, 28, 5, 30, tzinfo=UTC)
 
@@ -73,7 +74,8 @@ def test_etag_makes_the_second_poll_a_304(cfg: Config, arxiv_server: ArxivServer
 
 
 def test_empty_channel_is_no_announcement_and_healthy(cfg: Config, arxiv_server: ArxivServer) -> None:
-    """A weekend's empty feed is recorded as 'no announcement', and status --check is happy."""
+    """A weekend's empty feed is recorded as 'no announcement', and status --check (with a model) is happy."""
+    install_model(cfg.model_path)
     arxiv_server.script("rss", feed_reply(EMPTY_FEED))
     clock = FakeClock(NOW)
     result = poll.poll(cfg, clock=clock)

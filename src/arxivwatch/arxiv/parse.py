@@ -67,6 +67,12 @@ def normalise(text: str) -> str:
 def parse_feed(data: bytes, *, source: str = "") -> FeedResult:
     """Parse an rss.arxiv.org RSS 2.0 feed. An empty channel is zero papers (no announcement)."""
     parsed = _load(data, expected="rss", source=source)
+    if b"<channel" not in data:
+        where = f" from {source}" if source else ""
+        raise ArxivError(
+            f"arXiv sent an RSS document without a <channel>{where}",
+            hint="the feed is broken at the moment; the next poll tries again",
+        )
     channel = parsed.feed
     title = normalise(str(channel.get("title", "")))
     if title.startswith(_ERROR_FEED_TITLE):

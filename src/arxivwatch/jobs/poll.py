@@ -139,6 +139,9 @@ def _fetch_and_store(
                 papers = list(fetch.result.papers)
                 announced = fetch.result.announced
                 outcome = "announcement" if papers else "no announcement"
+                if papers and announced and store.has_announcement(announced):
+                    # a feed rebuilt (new ETag) around a day already stored: nothing was announced
+                    outcome = "no announcement"
         requests = client.requests
     run = PollRun(
         at=clock.now(),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ModelError
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from arxivwatch.store import Store
 
 GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
+ARXIV_ZONE = ZoneInfo("America/New_York")  # the feed's dates are arXiv's business days there
 
 
 def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
@@ -55,10 +57,16 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
                 for job, (at, ok, detail) in store.heartbeats().items()
             },
         }
+        announcement = store.last_feed_announcement()
     report["model"] = _model(config)
     report["next_runs"] = {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")}
-    problem = check_problem(
-        config, last_at=last.at if last else None, outcome=last.outcome if last else None, now=now
+    problem = (
+        check_problem(
+            config, last_at=last.at if last else None, outcome=last.outcome if last else None, now=now
+        )
+        or _model_problem(report["model"])
+        or _digest_problem(report["heartbeats"])
+        or (stale_feed(*announcement) if announcement else None)
     )
     report["healthy"] = problem is None
     report["problem"] = problem
@@ -73,7 +81,8 @@ def status(
     clock: Clock | None = None,
     out: IO[str] | None = None,
 ) -> int:
-    """Print the status; with check, return 1 when the last poll failed or is overdue."""
+    """Print the status; with check, return 1 when unhealthy: the last poll failed or is overdue,
+    no model loads, the last digest failed, or the feed is stuck on an old announcement."""
     out = out or sys.stdout
     report = collect(config, clock)
     if as_json:
@@ -123,6 +132,38 @@ def check_problem(
             f"the last poll ({last_at:%Y-%m-%d %H:%M} UTC) is older than the poll due at {due:%Y-%m-%d %H:%M}"
         )
     return None
+
+
+def _model_problem(model: dict[str, Any]) -> str | None:
+    """No model loads: every digest would fail."""
+    return f"no model can be loaded ({model['error']})" if "error" in model else None
+
+
+def _digest_problem(heartbeats: dict[str, dict[str, Any]]) -> str | None:
+    """The last digest attempt failed (its heartbeat says so)."""
+    beat = heartbeats.get("digest")
+    if beat is None or beat["ok"]:
+        return None
+    return f"the last digest ({beat['at']}) failed: {beat['detail']}"
+
+
+def stale_feed(announced: date, polled_at: datetime) -> str | None:
+    """The feed still served the announcement of `announced` when polled on a later arXiv day
+    than the next one expected (arXiv announces Monday to Friday, US Eastern dates).
+
+    A holiday without an announcement can flag one day falsely; a stuck feed is flagged
+    from the first poll after the day it should have moved on.
+    """
+    expected = announced + timedelta(days=1)
+    while expected.weekday() >= 5:
+        expected += timedelta(days=1)
+    polled_on = polled_at.astimezone(ARXIV_ZONE).date()
+    if polled_on <= expected:
+        return None
+    return (
+        f"the feed still served the announcement of {announced} when polled on {polled_on}; "
+        f"the next was due on {expected}"
+    )
 
 
 def _model(config: Config) -> dict[str, Any]:

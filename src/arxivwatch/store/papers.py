@@ -206,6 +206,23 @@ class PaperTables(Database):
         rows = self._rows("SELECT * FROM polls WHERE outcome != 'failed' ORDER BY n DESC LIMIT 1")
         return _row_poll(rows[0]) if rows else None
 
+    def last_feed_announcement(self) -> tuple[date, datetime] | None:
+        """(the latest announcement date a feed poll stored, when the feed was last polled without
+        failing), or None before the first announcement."""
+        rows = self._rows(
+            "SELECT MAX(announced), MAX(at) FROM polls WHERE source = 'feed' AND outcome != 'failed'"
+        )
+        day = _date(rows[0][0]) if rows else None
+        return (day, datetime.fromisoformat(rows[0][1])) if day else None
+
+    def has_announcement(self, day: date) -> bool:
+        """Whether a feed poll already stored the announcement of `day`."""
+        rows = self._rows(
+            "SELECT 1 FROM polls WHERE source = 'feed' AND outcome = 'announcement' AND announced = ?",
+            (day.isoformat(),),
+        )
+        return bool(rows)
+
     def get_feed_state(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) saved for a feed URL, for the next conditional GET."""
         rows = self._rows("SELECT etag, last_modified FROM feed_state WHERE url = ?", (url,))
