@@ -10,6 +10,7 @@ import threading
 import time
 import tracemalloc
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from arxiv_server import EMPTY_FEED, ArxivServer, Reply, recorded
 from arxivwatch.arxiv.client import ArxivClient
 from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.errors import ArxivError, ArxivOffline, ArxivUnavailable
+from conftest import CliRunner
 
 CATS = ["cs.CV"]
 MB = 1_000_000
@@ -174,3 +176,21 @@ def test_too_many_categories_is_one_line(arxiv_server: ArxivServer) -> None:
     with client, pytest.raises(ArxivError, match="cannot build a valid URL for arXiv"):
         client.fetch_feed(many)
     assert arxiv_server.requests == []
+
+
+@pytest.mark.slow
+def test_train_with_arxiv_unreachable_falls_back_fast_with_one_warning(
+    cli: CliRunner, write_config: Callable[[str], Path]
+) -> None:
+    """`train`, arXiv's port closed: metadata given up within 30 s, one warning naming --offline, exit 0."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    config = write_config(f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\n')
+    began = time.monotonic()
+    result = cli("train", "--config", str(config))
+    took = time.monotonic() - began
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and "--offline" in warnings[0] and "cannot reach arXiv" in warnings[0]
+    retries = [line for line in result.stderr.splitlines() if "retry" in line]
+    assert retries and sum(float(line.rsplit(" in ", 1)[1].split()[0]) for line in retries) < 30.0
+    assert took < 120.0
