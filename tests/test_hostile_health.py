@@ -101,3 +101,15 @@ def test_rss_without_a_channel_is_a_failed_poll(loopback_config: Config, arxiv_s
         last = store.last_poll()
     assert last is not None and last.outcome == "failed"
     assert check(loopback_config, clock)[0] == 1
+
+
+def test_polls_share_the_pace_through_the_store(loopback_config: Config, arxiv_server: ArxivServer) -> None:
+    """A second poll with a fresh clock (a second process) waits 3 s after the first one's answer."""
+    install_model(loopback_config.model_path)
+    arxiv_server.script("rss", feed('"a"'))
+    poll.poll(loopback_config, clock=FakeClock(THURSDAY))
+    pace = loopback_config.db_path.with_name("arxivwatch.db.pace")
+    assert abs(float(pace.read_text()) - THURSDAY.timestamp()) < 1.0
+    second = FakeClock(THURSDAY)
+    poll.poll(loopback_config, clock=second)
+    assert second.sleeps and second.sleeps[0] == pytest.approx(3.0)

@@ -2,7 +2,8 @@
 
 Manners, as arXiv's terms of use ask:
 - at most one request every `min_interval` seconds (3 s), counted between the end of
-  one answer and the start of the next request, across every method of one client;
+  one answer and the start of the next request, across every method of one client and,
+  through `pace_file` (see pacer.py), across every process using one store;
 - one connection at a time (a synchronous client with a single-connection pool);
 - a User-Agent naming arxivwatch, its version and the operator's contact address;
 - conditional GET for the feed (If-None-Match / If-Modified-Since), so an unchanged
@@ -33,7 +34,6 @@ import random
 import socket
 import ssl
 import time
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -44,6 +44,7 @@ from types import TracebackType
 import httpx
 
 from arxivwatch import __version__
+from arxivwatch.arxiv.body import MAX_BODY_BYTES, read_body
 from arxivwatch.arxiv.pacer import Pacer
 from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
 from arxivwatch.clock import Clock, SystemClock
@@ -57,20 +58,8 @@ LOOKUP_BATCH = 100  # ids per id_list call
 API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-MAX_BODY_BYTES = 50_000_000  # the largest real day's feed is a few MB; 50 MB is generous
 UNREACHABLE_BUDGET = 20.0  # seconds of retrying a network that cannot reach arXiv at all
-_CHUNK = 64 * 1024  # bytes inflated per step, so one step never makes more than this
 _UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
-
-
-class _Body:
-    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
-
-    def __init__(self, response: httpx.Response, content: bytes) -> None:
-        self.status_code = response.status_code
-        self.reason_phrase = response.reason_phrase
-        self.headers = response.headers
-        self.content = content
 
 
 @dataclass(frozen=True)
@@ -81,6 +70,16 @@ class FeedFetch:
     etag: str | None
     last_modified: str | None
     url: str = ""
+
+
+class Body:
+    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
+
+    def __init__(self, response: httpx.Response, content: bytes) -> None:
+        self.status_code = response.status_code
+        self.reason_phrase = response.reason_phrase
+        self.headers = response.headers
+        self.content = content
 
 
 def user_agent(contact: str) -> str:
@@ -245,7 +244,7 @@ class ArxivClient:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> _Body:
+    ) -> Body:
         """A paced GET, retried on transient failures within the time budget."""
         # Hand-written, not tenacity: the policy (a budget on our Clock, Retry-After first, jitter
         # from our rng, one give-up line) is most of this loop, and a tenacity version took 54 lines to 39.
@@ -305,38 +304,21 @@ class ArxivClient:
         headers: Mapping[str, str] | None,
         *,
         deadline: float,
-    ) -> _Body:
+    ) -> Body:
         """One GET, its body streamed and inflated under `max_body_bytes`, ended at `deadline`.
 
         `deadline` is on time.monotonic(): bytes arrive in real time whatever the Clock says.
         """
         with self._http.stream("GET", url, params=params, headers=headers) as response:
-            coding = response.headers.get("Content-Encoding", "identity").strip().lower()
-            if coding not in ("identity", "gzip", "x-gzip", ""):
-                raise ArxivError(
-                    f"arXiv answered {url} with Content-Encoding {coding!r}, which was not asked for",
-                    hint="check the arXiv URLs in your configuration",
-                )
-            inflate = zlib.decompressobj(wbits=47) if "gzip" in coding else None
-            parts: list[bytes] = []
-            size = 0
-            for raw in response.iter_raw():  # as it arrives (httpcore reads at most 64 KB)
-                for piece in _inflated(inflate, raw):
-                    size += len(piece)
-                    if size > self.max_body_bytes:
-                        raise ArxivError(
-                            f"arXiv's answer from {url} is larger than {self.max_body_bytes:,} bytes "
-                            "(after decompression); stopped reading",
-                            hint="if a real day is this large, raise [arxiv] max_body_bytes",
-                        )
-                    parts.append(piece)
-                if time.monotonic() > deadline:
-                    raise ArxivUnavailable(
-                        f"arXiv's answer from {url} was still arriving when the {self.budget:.0f} s "
-                        f"budget ran out ({size:,} bytes read)",
-                        hint="arXiv or the network is very slow; try again later",
-                    )
-            return _Body(response, b"".join(parts))
+            content = read_body(
+                response.iter_raw(),  # as it arrives (httpcore reads at most 64 KB at a time)
+                response.headers.get("Content-Encoding", "identity"),
+                url,
+                max_bytes=self.max_body_bytes,
+                deadline=deadline,
+                budget=self.budget,
+            )
+            return Body(response, content)
 
     def _backoff(self, attempt: int) -> float:
         """min_interval (at least 2 s) doubled per attempt, capped, plus up to half again of jitter."""
@@ -360,23 +342,6 @@ class ArxivClient:
         return max((moment - self.clock.now()).total_seconds(), 0.0)
 
 
-def _inflated(inflate: zlib._Decompress | None, raw: bytes) -> Iterator[bytes]:
-    """The bytes `raw` inflates to, at most _CHUNK at a time (a bomb never inflates at once)."""
-    if inflate is None:
-        yield raw
-        return
-    try:
-        piece = inflate.decompress(raw, _CHUNK)
-        while piece:
-            yield piece
-            piece = inflate.decompress(inflate.unconsumed_tail, _CHUNK)
-    except zlib.error as exc:
-        raise ArxivError(
-            f"arXiv sent a broken gzip body: {exc}",
-            hint="the download was probably cut short; try again later",
-        ) from exc
-
-
 def _unreachable(exc: BaseException) -> bool:
     """Whether an httpx error means arXiv cannot be reached at all (DNS, refused, no route)."""
     cause: BaseException | None = exc
@@ -389,7 +354,7 @@ def _unreachable(exc: BaseException) -> bool:
     return False
 
 
-def _require_ok(response: _Body, url: str) -> None:
+def _require_ok(response: Body, url: str) -> None:
     """Anything but 200 at this point is a refusal we cannot fix by waiting."""
     if response.status_code != 200:
         raise ArxivError(
