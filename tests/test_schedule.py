@@ -29,6 +29,7 @@ from arxivwatch.errors import ScheduleError
 from arxivwatch.jobs import open_store, poll, status
 from arxivwatch.schedule import Cron
 from arxivwatch.scheduler import Runner, StoppableClock
+from trained_model import install_model
 
 # (zone, season) -> (local date of the change, the instant it happens, the shift)
 CHANGES = {
@@ -179,8 +180,13 @@ def ny_config(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) ->
 def test_status_check_returns_after_a_poll_in_the_autumn_repeat(
     ny_config: Config, arxiv_server: ArxivServer, later: timedelta
 ) -> None:
-    """After a good poll at the first 01:31 of the autumn night, `status --check` answers at once: healthy."""
-    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+    """After a good poll at the first 01:31 of the autumn night, `status --check` answers at once: healthy
+    (with a model, and the feed re-dated to that Friday's announcement, so it is not stale)."""
+    install_model(ny_config.model_path)
+    friday = recorded(RESTRICTED_FEED).replace(
+        b"Thu, 28 Nov 2024 00:00:00 -0500", b"Fri, 30 Oct 2026 00:00:00 -0400"
+    )
+    arxiv_server.script("rss", Reply(200, friday))
     polled = datetime(2026, 11, 1, 5, 31, tzinfo=UTC)  # 01:31 EDT
     poll.poll(ny_config, clock=FakeClock(polled))
     with deadline(10):
