@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import logging
 import random
@@ -194,3 +195,21 @@ def test_train_with_arxiv_unreachable_falls_back_fast_with_one_warning(
     retries = [line for line in result.stderr.splitlines() if "retry" in line]
     assert retries and sum(float(line.rsplit(" in ", 1)[1].split()[0]) for line in retries) < 30.0
     assert took < 120.0
+
+
+def test_waiting_for_another_process_on_the_pace_file_is_bounded(
+    arxiv_server: ArxivServer, tmp_path: Path
+) -> None:
+    """Another process holding the pace lock: the client gives up after its 2 s budget, sending nothing."""
+    pace = tmp_path / "arxivwatch.db.pace"
+    with pace.open("w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        clock = FakeClock()
+        client = make_client(arxiv_server, clock=clock, budget=2.0, pace_file=pace)
+        with client, pytest.raises(ArxivUnavailable, match="kept talking to arXiv for more than 2 s"):
+            client.fetch_feed(CATS)
+    assert 2.0 <= sum(clock.sleeps) <= 2.2
+    assert arxiv_server.requests == []
+    with make_client(arxiv_server, clock=FakeClock(), pace_file=pace) as after:  # the lock was let go
+        arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
+        assert after.fetch_feed(CATS).result is not None

@@ -9,14 +9,13 @@ Processes sharing one store share the pace too: with `shared` set (the jobs pass
 which writes the end of the answer (Unix time) into it. So the daemon and a manual
 `poll` on one store never talk to arXiv at once, and the next of them starts at least
 `min_interval` after the last answer of either. Waiting for the lock is bounded by
-`max_wait` seconds.
+`max_wait` seconds on the Clock, and a daemon's stopping clock ends it at once.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import time
 from pathlib import Path
 
 from arxivwatch.clock import Clock
@@ -51,22 +50,30 @@ class Pacer:
                 remaining = max(remaining, ahead)
         if remaining <= 0:
             return 0.0
-        self.clock.sleep(remaining)
+        try:
+            self.clock.sleep(remaining)
+        except BaseException:  # stopped while waiting: no request follows, let the others go
+            self._release()
+            raise
         return remaining
 
     def done(self) -> None:
         """Mark the end of a request (counted from the answer: the conservative reading)."""
         self._last = self.clock.monotonic()
         if self._fd is not None:
-            fd, self._fd = self._fd, None
             try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{self.clock.now().timestamp():.3f}\n".encode(), 0)
+                os.ftruncate(self._fd, 0)
+                os.pwrite(self._fd, f"{self.clock.now().timestamp():.3f}\n".encode(), 0)
             except OSError:
                 pass  # a full disk loses one timestamp; the next process waits from its own answer
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+            self._release()
+
+    def _release(self) -> None:
+        """Let go of the shared lock, if held."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def _lock_shared(self) -> float | None:
         """Take the shared lock (waiting at most max_wait s); the last answer's Unix time, if any."""
@@ -79,23 +86,31 @@ class Pacer:
                 f"cannot open the pace file {self.shared}: {exc.strerror}",
                 hint="make the folder of [storage] path writable",
             ) from exc
-        give_up = time.monotonic() + self.max_wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > give_up:
-                    os.close(fd)
+        give_up = self.clock.monotonic() + self.max_wait
+        try:
+            while not _try_lock(fd):
+                if self.clock.monotonic() > give_up:
                     raise ArxivUnavailable(
                         f"another arxivwatch process on this store kept talking to arXiv "
                         f"for more than {self.max_wait:.0f} s ({self.shared})",
                         hint="try again when it has finished",
-                    ) from None
-                time.sleep(_LOCK_POLL)
+                    )
+                self.clock.sleep(_LOCK_POLL)  # on the Clock, so a stopping daemon is not held here
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
         text = os.pread(fd, 32, 0).decode(errors="replace").strip()
         try:
             return float(text)
         except ValueError:
             return None
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive flock on `fd` if it is free; whether it was."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
