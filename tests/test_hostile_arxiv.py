@@ -213,3 +213,14 @@ def test_waiting_for_another_process_on_the_pace_file_is_bounded(
     with make_client(arxiv_server, clock=FakeClock(), pace_file=pace) as after:  # the lock was let go
         arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
         assert after.fetch_feed(CATS).result is not None
+
+
+def test_stalled_answer_ends_with_the_budget_not_the_read_timeout(arxiv_server: ArxivServer) -> None:
+    """Headers then silence, with a 30 s read timeout and a 1.5 s budget: over within 3 s of wall-clock."""
+    arxiv_server.script("rss", Reply(200, b"<" * 10, drip=60.0))
+    with make_client(arxiv_server, clock=SystemClock(), budget=1.5, timeout=30.0) as client:
+        began = time.monotonic()
+        with pytest.raises(ArxivUnavailable):
+            client.fetch_feed(CATS)
+        took = time.monotonic() - began
+    assert took < 3.0, f"took {took:.1f} s"

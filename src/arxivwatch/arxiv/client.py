@@ -20,7 +20,8 @@ Bounds against a hostile or broken server:
 - the body is read as a stream and inflated here (gzip only is asked for), at most
   `max_body_bytes` after decompression, so a gzip bomb costs at most that much memory;
 - one attempt ends when what remains of `budget` has passed in wall-clock time, however
-  slowly the bytes drip (each read also has its own `timeout`);
+  slowly the bytes drip; each connect and read also times out after `timeout` seconds, or
+  what remains of the budget if that is less;
 - an unreachable network (DNS failure, connection refused, no route) is retried for at
   most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline, whose line names
   `--offline`.
@@ -115,6 +116,7 @@ class ArxivClient:
         self.max_backoff = max_backoff
         self.empty_page_retries = empty_page_retries
         self.max_body_bytes = max_body_bytes
+        self.timeout = timeout
         self.requests = 0
         self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
@@ -309,7 +311,8 @@ class ArxivClient:
 
         `deadline` is on time.monotonic(): bytes arrive in real time whatever the Clock says.
         """
-        with self._http.stream("GET", url, params=params, headers=headers) as response:
+        limit = httpx.Timeout(max(min(self.timeout, deadline - time.monotonic()), 0.1))
+        with self._http.stream("GET", url, params=params, headers=headers, timeout=limit) as response:
             content = read_body(
                 response.iter_raw(),  # as it arrives (httpcore reads at most 64 KB at a time)
                 response.headers.get("Content-Encoding", "identity"),
