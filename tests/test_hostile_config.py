@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,3 +98,17 @@ def test_folder_at_the_local_config_path_exits_2(cli: CliRunner, tmp_path: Path)
         "Error: ./arxivwatch.toml is not a file (a folder?); move it away, or name the "
         "configuration with --config or $ARXIVWATCH_CONFIG"
     ]
+
+
+def test_every_number_key_is_checked_finite(write_config: Callable[[str], Path]) -> None:
+    """A float key without a range of its own (any section) is still refused as nan or inf."""
+    floats = [
+        (name, f.name)
+        for name, cls in config.SECTIONS.items()
+        for f in dataclasses.fields(cls)
+        if isinstance(getattr(cls(), f.name), float)
+    ]
+    assert ("arxiv", "budget") in floats
+    for section, key in floats:
+        line = refusal(write_config, f"[{section}]\n{key} = nan\n")
+        assert f"[{section}] {key} must be" in line and "nan" in line

@@ -25,7 +25,7 @@ from arxivwatch.arxiv.parse import parse_feed
 from arxivwatch.clock import FakeClock
 from arxivwatch.errors import ModelError, StoreError, StoreMisplaced
 from arxivwatch.models import Paper
-from arxivwatch.store import Store
+from arxivwatch.store import MIGRATIONS, Store
 from conftest import CliRunner
 
 DAY = date(2024, 11, 28)
@@ -159,7 +159,7 @@ def test_newer_schema_exits_2(cli: CliRunner, write_config: Callable[[str], Path
     result = cli("status", "--check", "--config", str(write_config("")))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"Error: the database {db} has schema 99, newer than this arxivwatch knows (1); "
+        f"Error: the database {db} has schema 99, newer than this arxivwatch knows ({len(MIGRATIONS)}); "
         "upgrade arxivwatch, or point [storage] path at another file"
     ]
 

@@ -345,8 +345,6 @@ def _check_type(value: Any, default: Any, annotation: Any, where: str) -> Any:
     }[kind]
     if not ok:
         raise ConfigError(f"{where} must be {_article(kind)}, got {value!r}", hint="fix its value")
-    if kind == "number" and not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}", hint="fix its value")
     if kind == "list of strings":
         return tuple(value)
     if kind == "number":
@@ -390,15 +388,33 @@ RANGES: dict[tuple[str, str], tuple[float, float, str, str]] = {
 
 
 def _validate_ranges(config: Config) -> None:
-    """Every numeric key in RANGES within its range (non-finite values never get this far)."""
+    """Every numeric key in RANGES finite and within its range."""
     for (section, key), (low, high, unit, why) in RANGES.items():
         value = getattr(getattr(config, section), key)
         if value is None or low <= value <= high:
             continue
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"{config.source}: [{section}] {key} must be a finite number, got {value!r}",
+                hint=f"{why}; fix its value",
+            )
         bound = f"at least {low:g}{unit}" if value < low else f"at most {high:g}{unit}"
         raise ConfigError(
             f"{config.source}: [{section}] {key} must be {bound}, got {value!r}", hint=f"{why}; fix its value"
         )
+
+
+def _validate_finite(config: Config) -> None:
+    """Every number in every section finite (nan and inf pass TOML and `<` comparisons alike)."""
+    for name in SECTIONS:
+        section = getattr(config, name)
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(
+                    f"{config.source}: [{name}] {f.name} must be a finite number, got {value!r}",
+                    hint="fix its value",
+                )
 
 
 def _validate_categories(config: Config) -> None:
@@ -459,6 +475,7 @@ def _validate(config: Config) -> None:
             hint="set channel (with a bot token in token_env) or webhook_url_env",
         )
     _validate_schedule(config)
+    _validate_finite(config)  # last: keys with their own range checks name their range first
 
 
 def _check_seconds(src: str, section: str, key: str, value: float, *, low: float) -> None:
