@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from arxivwatch import limits
 from arxivwatch.errors import ConfigError
 
 ENV_FILE = "ARXIVWATCH_CONFIG"
@@ -376,72 +377,11 @@ def _from_env(text: str, default: Any, annotation: Any, name: str) -> Any:
     return text
 
 
-# Ranges of the numeric keys, inclusive: (section, key) -> (lowest, highest, unit, why)
-RANGES: dict[tuple[str, str], tuple[float, float, str, str]] = {
-    ("arxiv", "min_interval"): (3.0, 3600.0, " seconds", "arXiv asks for one request every 3 s"),
-    ("arxiv", "budget"): (1.0, 86400.0, " seconds", "the time one step may spend on arXiv"),
-    ("arxiv", "max_body_bytes"): (1e6, 2e9, " bytes", "the largest answer accepted, inflated"),
-    ("digest", "top_n"): (1, 1000, "", "papers per profile in a digest"),
-    ("digest", "min_score"): (0.0, 1.0, "", "a score is a probability"),
-    ("email", "port"): (1, 65535, "", "a TCP port"),
-}
-
-
-def _validate_ranges(config: Config) -> None:
-    """Every numeric key in RANGES finite and within its range."""
-    for (section, key), (low, high, unit, why) in RANGES.items():
-        value = getattr(getattr(config, section), key)
-        if value is None or low <= value <= high:
-            continue
-        if not math.isfinite(value):
-            raise ConfigError(
-                f"{config.source}: [{section}] {key} must be a finite number, got {value!r}",
-                hint=f"{why}; fix its value",
-            )
-        bound = f"at least {low:g}{unit}" if value < low else f"at most {high:g}{unit}"
-        raise ConfigError(
-            f"{config.source}: [{section}] {key} must be {bound}, got {value!r}", hint=f"{why}; fix its value"
-        )
-
-
-def _validate_finite(config: Config) -> None:
-    """Every number in every section finite (nan and inf pass TOML and `<` comparisons alike)."""
-    for name in SECTIONS:
-        section = getattr(config, name)
-        for f in fields(section):
-            value = getattr(section, f.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(
-                    f"{config.source}: [{name}] {f.name} must be a finite number, got {value!r}",
-                    hint="fix its value",
-                )
-
-
-def _validate_categories(config: Config) -> None:
-    """Categories present, each once, each a code in arXiv's taxonomy."""
-    from arxivwatch import taxonomy
-
-    src = config.source
-    categories = config.arxiv.categories
-    if not categories:
-        raise ConfigError(f"{src}: [arxiv] categories is empty", hint="name at least one, e.g. cs.CV")
-    unknown = taxonomy.unknown(categories)
-    if unknown:
-        near = taxonomy.closest(unknown[0])
-        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise ConfigError(
-            f"{src}: [arxiv] categories: {unknown[0]!r} is not an arXiv category{more}",
-            hint=(f"did you mean {near!r}? " if near else "") + "see https://arxiv.org/category_taxonomy",
-        )
-    repeated = next((c for i, c in enumerate(categories) if c in categories[:i]), None)
-    if repeated:
-        raise ConfigError(f"{src}: [arxiv] categories lists {repeated} twice", hint="list each once")
-
-
 def _validate(config: Config) -> None:
     src = config.source
-    _validate_categories(config)
-    _validate_ranges(config)
+    sections = {name: getattr(config, name) for name in SECTIONS}
+    limits.check_categories(src, config.arxiv.categories)
+    limits.check_ranges(src, sections)
     for key in ("api_url", "feed_url"):
         url = getattr(config.arxiv, key)
         if not url.startswith(("http://", "https://")):
@@ -475,7 +415,7 @@ def _validate(config: Config) -> None:
             hint="set channel (with a bot token in token_env) or webhook_url_env",
         )
     _validate_schedule(config)
-    _validate_finite(config)  # last: keys with their own range checks name their range first
+    limits.check_finite(src, sections)  # last: keys with their own range checks name their range first
 
 
 def _check_seconds(src: str, section: str, key: str, value: float, *, low: float) -> None:
