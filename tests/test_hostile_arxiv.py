@@ -7,6 +7,8 @@ import itertools
 import logging
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -224,3 +226,22 @@ def test_stalled_answer_ends_with_the_budget_not_the_read_timeout(arxiv_server: 
             client.fetch_feed(CATS)
         took = time.monotonic() - began
     assert took < 3.0, f"took {took:.1f} s"
+
+
+def test_two_processes_on_one_pace_file_keep_the_interval(arxiv_server: ArxivServer, tmp_path: Path) -> None:
+    """Two real processes sharing one store's pace file: all six arrivals at least 0.6 s apart."""
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))
+    pace = tmp_path / "arxivwatch.db.pace"
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom arxivwatch.arxiv.client import ArxivClient\n"
+        "with ArxivClient(api_url=sys.argv[1], feed_url=sys.argv[2], contact='', min_interval=0.6,"
+        " pace_file=Path(sys.argv[3])) as client:\n"
+        "    for _ in range(3):\n        client.fetch_feed(['cs.CV'])\n"
+    )
+    args = [sys.executable, "-c", code, arxiv_server.api_url, arxiv_server.feed_url, str(pace)]
+    workers = [subprocess.Popen(args) for _ in range(2)]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    arrivals = sorted(r.at for r in arxiv_server.requests)
+    assert len(arrivals) == 6
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= 0.6 - 0.02, gaps
