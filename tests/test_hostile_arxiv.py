@@ -187,7 +187,9 @@ def test_train_with_arxiv_unreachable_falls_back_fast_with_one_warning(
 ) -> None:
     """`train`, arXiv's port closed: metadata given up within 30 s, one warning naming --offline, exit 0."""
     url = f"http://127.0.0.1:{closed_port()}"
-    config = write_config(f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\n')
+    config = write_config(
+        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
+    )
     began = time.monotonic()
     result = cli("train", "--config", str(config))
     took = time.monotonic() - began
