@@ -1,22 +1,28 @@
-"""Ranking quality of arxivwatch against two baselines, computed side by side in one run.
+"""Ranking quality of arxivwatch against three baselines, computed side by side in one run.
 
-    python bench/quality.py [--json FILE]
+    python bench/quality.py [--holdout] [--json FILE]
 
 Two evaluations per topic (profile):
 - "curated": cross-validated on the curated lists. Positives are the entries the profile
   labels, negatives the development-set papers (untagged, as arxiv-sanity-lite does)
   except those whose title names one of the profile's seed phrases (unknown, so left
   out for every system); 5 stratified folds, the same folds for every system.
-- "devset": ranking on 20 real announcement days with rule-made labels (bench/data,
-  see its README). Days are split into 5 groups; each group is scored by systems trained
-  on the bundled lists with the papers of the OTHER days as background. Silver labels
-  are never used for training. Segmentation and semi-supervised labels come from title
-  keywords, so those topics are scored on the abstract alone.
+- "devset": ranking on the first 15 of the 20 real announcement days with rule-made
+  labels (bench/data, see its README). Days are split into 5 groups; each group is
+  scored by systems trained on the bundled lists with the papers of the OTHER dev days
+  as background. Silver labels are never used for training. Segmentation and
+  semi-supervised labels come from title keywords, so those topics are scored on the
+  abstract alone.
+- "holdout": the last 5 days, kept untouched while the ranking was developed (not even
+  as background of the other evaluations); scored only with --holdout, by systems
+  trained with all 15 dev days as background.
 
 Systems: arxivwatch (train.train + score.Scorer); the arxiv-sanity-lite method
 (TfidfVectorizer ngram (1,2), max_df 0.1, min_df 5, 20,000 features, sublinear tf,
-English stop words; LinearSVC C=0.01, balanced; untagged papers as negatives); and
-keyword matching on the profile's seed phrases.
+English stop words; LinearSVC C=0.01, balanced; untagged papers as negatives);
+zotero-arxiv-daily's method (mean cosine similarity to the profile's curated papers,
+all-MiniLM-L6-v2 sentence embeddings; bench/_embed.py, cached); and keyword matching on
+the profile's seed phrases.
 
 Metrics: average precision (AP) and, on the devset, the share of each day's labelled
 papers that sit in that day's top 10 (summed over days).
@@ -38,10 +44,15 @@ from sklearn.metrics import average_precision_score
 from arxivwatch import curated, lists, profiles, score, train
 from arxivwatch.models import CuratedEntry, Paper, Profile
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _embed import Embedder, mean_similarity  # noqa: E402
+
 DATA = Path(__file__).parent / "data"
-SYSTEMS = ("arxivwatch", "sanity-lite", "keywords")
+SYSTEMS = ("arxivwatch", "sanity-lite", "embedding", "keywords")
+BASELINES = SYSTEMS[1:]
 TITLE_RULE_TOPICS = ("segmentation", "semi-supervised")
 DAY_GROUPS = 5
+HOLDOUT_DAYS = 5  # the last days of the devset, untouched until the end
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class Row:
     """One topic under one evaluation: each system's numbers."""
 
     topic: str
-    evaluation: str  # "curated" | "devset"
+    evaluation: str  # "curated" | "devset" | "holdout"
     positives: int
     ap: dict[str, float]
     top10: dict[str, float | None]
@@ -81,8 +92,17 @@ def bundled_entries() -> list[CuratedEntry]:
     return entries
 
 
+def split_days(days: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(development days, held-out days): the last HOLDOUT_DAYS days are held out."""
+    ordered = sorted(set(days))
+    return set(ordered[:-HOLDOUT_DAYS]), set(ordered[-HOLDOUT_DAYS:])
+
+
 def rankers(
-    entries: Sequence[CuratedEntry], profile: Profile, background: Sequence[Paper]
+    entries: Sequence[CuratedEntry],
+    profile: Profile,
+    background: Sequence[Paper],
+    embedder: Embedder,
 ) -> dict[str, Ranker]:
     """One scoring function per system, trained on `entries` against `background`."""
     model = train.train(entries, [profile], metadata={}, background=background, sources=[])
@@ -94,6 +114,7 @@ def rankers(
     return {
         "arxivwatch": ours,
         "sanity-lite": _sanity(entries, profile, background),
+        "embedding": _embedding(entries, profile, embedder),
         "keywords": lambda texts: np.array(
             [profiles.count_seeds(t, profile.seeds) for t in texts], dtype=float
         ),
@@ -121,7 +142,14 @@ def _sanity(entries: Sequence[CuratedEntry], profile: Profile, background: Seque
     return lambda t: svm.decision_function(vectorizer.transform(t))
 
 
-def curated_rows(entries: Sequence[CuratedEntry], everything: Sequence[Paper]) -> list[Row]:
+def _embedding(entries: Sequence[CuratedEntry], profile: Profile, embedder: Embedder) -> Ranker:
+    library = embedder.encode([_entry_text(e) for e in entries if profiles.is_positive(e, profile)])
+    return lambda t: mean_similarity(library, embedder.encode(t))
+
+
+def curated_rows(
+    entries: Sequence[CuratedEntry], everything: Sequence[Paper], embedder: Embedder
+) -> list[Row]:
     """Cross-validated AP of each system on each profile's curated positives."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -141,7 +169,7 @@ def curated_rows(entries: Sequence[CuratedEntry], everything: Sequence[Paper]) -
                 _entry_text(positive[i]) if i < len(positive) else background[i - len(positive)].text
                 for i in test_rows
             ]
-            for name, rank in rankers([*train_pos, *others], profile, train_bg).items():
+            for name, rank in rankers([*train_pos, *others], profile, train_bg, embedder).items():
                 scores[name][test_rows] = rank(texts)
         ap = {name: round(float(average_precision_score(y, s)), 4) for name, s in scores.items()}
         rows.append(Row(profile.name, "curated", len(positive), ap, dict.fromkeys(SYSTEMS)))
@@ -153,26 +181,48 @@ def devset_rows(
     papers: Sequence[Paper],
     days: Sequence[str],
     labels: dict[str, set[str]],
+    embedder: Embedder,
+    *,
+    holdout: bool = False,
 ) -> list[Row]:
-    """AP and top-10 share of each system per topic on the development days."""
-    ordered = sorted(set(days))
-    group_of = {day: i % DAY_GROUPS for i, day in enumerate(ordered)}
+    """AP and top-10 share of each system per topic on the development days.
+
+    With `holdout`, on the held-out days instead, trained with every development day as
+    background; without it, the held-out days are not read at all.
+    """
+    dev_days, held_days = split_days(days)
+    if holdout:
+        test_days = held_days
+        groups = [(held_days, dev_days)]  # (days scored, days used as background)
+    else:
+        test_days = dev_days
+        ordered = sorted(dev_days)
+        groups = [
+            (
+                {d for i, d in enumerate(ordered) if i % DAY_GROUPS == g},
+                {d for i, d in enumerate(ordered) if i % DAY_GROUPS != g},
+            )
+            for g in range(DAY_GROUPS)
+        ]
+    chosen = [i for i, d in enumerate(days) if d in test_days]
     rows = []
     for profile in profiles.load_profiles(None):
         scores = {name: np.zeros(len(papers)) for name in SYSTEMS}
         abstract_only = profile.name in TITLE_RULE_TOPICS
-        for group in range(DAY_GROUPS):
-            test = [i for i, d in enumerate(days) if group_of[d] == group]
-            background = [p for p, d in zip(papers, days, strict=True) if group_of[d] != group]
+        for scored, known in groups:
+            test = [i for i, d in enumerate(days) if d in scored]
+            background = [p for p, d in zip(papers, days, strict=True) if d in known]
             texts = [papers[i].abstract if abstract_only else papers[i].text for i in test]
-            for name, rank in rankers(entries, profile, background).items():
+            for name, rank in rankers(entries, profile, background, embedder).items():
                 scores[name][test] = rank(texts)
-        truth = np.array([p.id in labels.get(profile.name, set()) for p in papers])
-        ap = {n: round(float(average_precision_score(truth, s)), 4) for n, s in scores.items()}
+        truth = np.array([papers[i].id in labels.get(profile.name, set()) for i in chosen])
+        chosen_days = [days[i] for i in chosen]
+        ap = {n: round(float(average_precision_score(truth, s[chosen])), 4) for n, s in scores.items()}
         top10: dict[str, float | None] = {
-            n: round(_top10_share(s, truth, days), 4) for n, s in scores.items()
+            n: round(_top10_share(s[chosen], truth, chosen_days), 4) for n, s in scores.items()
         }
-        rows.append(Row(profile.name, "devset", int(truth.sum()), ap, top10))
+        evaluation = "holdout" if holdout else "devset"
+        rows.append(Row(profile.name, evaluation, int(truth.sum()), ap, top10))
     return rows
 
 
@@ -198,31 +248,56 @@ def _entry_text(entry: CuratedEntry) -> str:
     return f"{entry.title}. {entry.text}".strip()
 
 
-def quality_rows(data: Path = DATA) -> list[Row]:
-    """Every row of the quality table (importable by bench/run.py)."""
+def quality_rows(data: Path = DATA, *, holdout: bool = False) -> list[Row]:
+    """Every row of the quality table (importable by bench/run.py); held-out rows if asked."""
     papers, days, labels = load_devset(data)
+    dev_days, _ = split_days(days)
+    development = [p for p, d in zip(papers, days, strict=True) if d in dev_days]
     entries = bundled_entries()
-    return curated_rows(entries, papers) + devset_rows(entries, papers, days, labels)
+    embedder = Embedder()
+    rows = curated_rows(entries, development, embedder)
+    rows += devset_rows(entries, papers, days, labels, embedder)
+    if holdout:
+        rows += devset_rows(entries, papers, days, labels, embedder, holdout=True)
+    return rows
+
+
+def lead(row: Row, metric: str = "ap") -> float | None:
+    """arxivwatch's figure divided by the best baseline's (above 1: arxivwatch leads)."""
+    values = row.ap if metric == "ap" else row.top10
+    ours = values["arxivwatch"]
+    best = max((v for s in BASELINES if (v := values[s]) is not None), default=None)
+    if ours is None or not best:
+        return None
+    return ours / best
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    """The rows as a plain-text table; the best AP of each row is starred."""
-    head = f"{'topic':<16} {'eval':<8} {'pos':>4}  " + "  ".join(f"{s + ' AP':>15}" for s in SYSTEMS)
-    head += "  " + "  ".join(f"{s + ' top10':>17}" for s in SYSTEMS)
+    """The rows as a plain-text table; the best figure of each row and metric is starred."""
+    names = {"arxivwatch": "ours", "sanity-lite": "sanity", "embedding": "embed", "keywords": "keyw"}
+    head = f"{'topic':<16} {'eval':<8} {'pos':>4} " + "".join(f"{names[s] + ' AP':>11}" for s in SYSTEMS)
+    head += f"{'lead':>7} " + "".join(f"{names[s] + ' t10':>11}" for s in SYSTEMS) + f"{'lead':>7}"
     lines = [head, "-" * len(head)]
     for row in rows:
-        best = max(row.ap.values())
-        aps = "  ".join(f"{(('*' if row.ap[s] == best else '') + f'{row.ap[s]:.3f}'):>15}" for s in SYSTEMS)
-        tops = "  ".join(f"{'-' if row.top10[s] is None else f'{row.top10[s]:.3f}':>17}" for s in SYSTEMS)
-        lines.append(f"{row.topic:<16} {row.evaluation:<8} {row.positives:>4}  {aps}  {tops}")
+        cells = []
+        for values, metric in ((row.ap, "ap"), (row.top10, "top10")):
+            known = [v for v in values.values() if v is not None]
+            best = max(known) if known else None
+            for s in SYSTEMS:
+                v = values[s]
+                cells.append(f"{'-' if v is None else ('*' if v == best else '') + f'{v:.3f}':>11}")
+            ratio = lead(row, metric)
+            cells.append(f"{'-' if ratio is None else f'{ratio:.2f}x':>7} ")
+        lines.append(f"{row.topic:<16} {row.evaluation:<8} {row.positives:>4} " + "".join(cells))
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--holdout", action="store_true", help="also score the held-out last days")
     args = parser.parse_args(argv)
-    rows = quality_rows()
+    rows = quality_rows(holdout=args.holdout)
     print(format_table(rows))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
