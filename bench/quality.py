@@ -45,7 +45,7 @@ from arxivwatch import curated, lists, profiles, score, train
 from arxivwatch.models import CuratedEntry, Paper, Profile
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _embed import Embedder, mean_similarity  # noqa: E402
+from _embed import Embedder, mean_similarity
 
 DATA = Path(__file__).parent / "data"
 SYSTEMS = ("arxivwatch", "sanity-lite", "embedding", "keywords")

@@ -5,7 +5,9 @@ negatives are the background papers, as arxiv-sanity-lite treats untagged papers
 except those whose title names one of the profile's seed phrases: those are weak
 positives, featured by their abstract alone (see _weak_positives). Curated entries of
 other sections are left out of that profile: a list is not a judgement on everything
-it does not list.
+it does not list. One round of self-training then moves the background papers that the
+profile's classifier confidently calls positive from its negatives to pseudo-positives
+(see _self_trained).
 
 The vocabulary keeps words frequent in a cs.CV stream (max_df 0.5, not sanity-lite's
 0.1, which throws away "segmentation"). Scores are Platt-calibrated on out-of-fold
@@ -46,6 +48,10 @@ WEAK_WEIGHT = 1.0  # sample weight of a weak positive relative to a curated one
 PHRASE_WEIGHT = 0.05  # seed-phrase columns (named once), beside unit-length tf-idf rows
 FULL_TEXT_WORDS = 50  # a curated text this long holds an abstract or notes, not just a title
 MIN_ENRICHED = 20  # full-text positives needed to measure quality on abstracts rather than on titles
+SELF_TRAINING = True  # one round of self-training on the background (see _self_trained)
+PSEUDO_WEIGHT = 0.5  # sample weight of a pseudo-positive relative to a curated one
+PSEUDO_SHARE = 0.02  # at most this share of the background becomes pseudo-positives
+PSEUDO_MIN_DECISION = 0.0  # and only those the classifier puts on the positive side
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,17 @@ def train(
             seeded = [matches_seeds(p.title, profile.seeds) for p in negatives]
             weak = _weak_positives(features, negatives, seeded)
             kept = ~np.array(seeded, dtype=bool)
+            pseudo, rest = _self_trained(entry_rows[positive], weak, background_rows[kept])
             scorers[profile.name], metrics[profile.name] = fit_profile(
                 entry_rows[positive],
-                background_rows[kept],
+                background_rows[kept][rest],
                 np.flatnonzero(positive),
                 weak=weak,
+                pseudo=pseudo,
                 seed_columns=features.phrase_columns(profile.seeds),
                 seed_unit=features.phrase_weight or 1.0,
                 full_text=np.array([_full_text(item) for item in items], dtype=bool)[positive],
-                titles=(entry_titles[positive], background_titles[kept]),
+                titles=(entry_titles[positive], background_titles[kept][rest]),
             )
             step()
     return Model(
@@ -145,12 +153,50 @@ def _weak_positives(
     return features.transform(chosen) if SEED_POSITIVES and chosen else None
 
 
+def _self_trained(
+    positives: csr_matrix, weak: csr_matrix | None, negatives: csr_matrix
+) -> tuple[csr_matrix | None, np.ndarray]:
+    """(pseudo-positives, a mask of the negatives left): one round of self-training on the background.
+
+    A classifier fitted on the positives (and weak positives) against the background
+    still puts a few background papers on the positive side of its boundary although
+    they were given as negatives: papers of the topic that name none of the curated
+    titles' words or the seed phrases in their title. The most confident of them (decision
+    above 0, at most PSEUDO_SHARE of the background) move from the negatives to a block
+    of pseudo-positives, weighted PSEUDO_WEIGHT, which teaches the model the field's words
+    that a few dozen curated titles lack (organs, modalities, "label-efficient").
+    """
+    import scipy.sparse as sp
+
+    keep = np.ones(negatives.shape[0], bool)
+    if not SELF_TRAINING or positives.shape[0] < MIN_POSITIVES or negatives.shape[0] == 0:
+        return None, keep
+    blocks = [positives] + ([weak] if weak is not None else []) + [negatives]
+    n_pos = positives.shape[0] + (0 if weak is None else weak.shape[0])
+    y = np.r_[np.ones(n_pos), np.zeros(negatives.shape[0])]
+    weights = np.r_[
+        np.ones(positives.shape[0]),
+        np.full(n_pos - positives.shape[0], WEAK_WEIGHT),
+        np.ones(negatives.shape[0]),
+    ]
+    coef, intercept = _fit(sp.vstack(blocks).tocsr(), y, weights)
+    decisions = negatives @ coef + intercept
+    limit = int(PSEUDO_SHARE * negatives.shape[0])
+    order = np.argsort(-decisions, kind="stable")[:limit]
+    chosen = order[decisions[order] > PSEUDO_MIN_DECISION]
+    if len(chosen) == 0:
+        return None, keep
+    keep[chosen] = False
+    return negatives[chosen], keep
+
+
 def fit_profile(
     positives: csr_matrix,
     negatives: csr_matrix,
     positive_rows: np.ndarray,
     *,
     weak: csr_matrix | None = None,
+    pseudo: csr_matrix | None = None,
     seed_columns: np.ndarray | None = None,
     seed_unit: float = 1.0,
     full_text: np.ndarray | None = None,
@@ -176,6 +222,12 @@ def fit_profile(
     judged = np.r_[
         np.ones(positives.shape[0], bool), np.zeros(n_weak, bool), np.ones(negatives.shape[0], bool)
     ]
+    n_pseudo = 0 if pseudo is None else pseudo.shape[0]
+    if pseudo is not None:
+        # Pseudo-positives go last: they help fit, but never calibrate or count in metrics.
+        x = sp.vstack([x, pseudo]).tocsr()
+        y = np.r_[y, np.ones(n_pseudo)]
+        judged = np.r_[judged, np.zeros(n_pseudo, bool)]
     count = int(positives.shape[0])
     columns = np.zeros(0, np.int64) if seed_columns is None else seed_columns.astype(np.int64)
     hits = seed_hits(x, columns, seed_unit)
@@ -184,6 +236,7 @@ def fit_profile(
         warning = "no curated entry matches this profile's sections or seeds"
         return empty, Metrics(0, negatives.shape[0], None, None, DEFAULT_THRESHOLD, warning)
     weights = np.where(judged, 1.0, WEAK_WEIGHT)
+    weights[len(weights) - n_pseudo :] = PSEUDO_WEIGHT
     coef, intercept = _fit(x, y, weights)
     if count < MIN_POSITIVES:
         warning = f"only {count} positives: too few to cross-validate; add entries to the lists"
@@ -193,10 +246,17 @@ def fit_profile(
     title_x = (
         None
         if titles is None
-        else sp.vstack([titles[0]] + ([weak] if weak is not None else []) + [titles[1]]).tocsr()
+        else sp.vstack(
+            [titles[0]]
+            + ([weak] if weak is not None else [])
+            + [titles[1]]
+            + ([pseudo] if pseudo is not None else [])
+        ).tocsr()
     )
     decisions, title_decisions = _out_of_fold(x, y, weights, title_x)
-    calibrating = _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text)
+    calibrating = np.r_[
+        _calibration_rows(positives.shape[0], n_weak, negatives.shape[0], full_text), np.zeros(n_pseudo, bool)
+    ]
     slope, seed_weight, offset = _platt(decisions[calibrating], hits[calibrating], y[calibrating])
     built = ProfileModel(coef, intercept, slope, offset, positive_rows, seed_weight, columns, seed_unit)
     calibrated = built.calibrate(decisions, hits)
