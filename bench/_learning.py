@@ -32,26 +32,34 @@ STREAM_BATCH = 256  # the batch size jobs.learn.score_lines (`arxivwatch score`)
 
 
 def train_runs(repeats: int, background: int, model_path: Path) -> tuple[list[Figure], dict[str, Any]]:
-    """Train `repeats` times, each in a fresh process; the first run saves the model."""
-    runs = []
+    """Train `repeats` times, each in a fresh process; the first run saves the model.
+
+    Each repeat also trains once without self-training, so what it costs is measured.
+    """
+    runs, plain = [], []
     for i in range(repeats):
         cmd = [sys.executable, str(_workload.BENCH / "_train_child.py"), "--background", str(background)]
-        if i == 0:
-            cmd += ["--save", str(model_path)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=_workload.ROOT)
-        if done.returncode != 0:
-            raise RuntimeError(f"training child failed:\n{done.stderr[-3000:]}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        runs.append(_child(cmd + (["--save", str(model_path)] if i == 0 else [])))
+        plain.append(_child([*cmd, "--no-self-training"]))
     figures = [
         Figure(
             f"train: lists + {background:,} background, wall", "s", tuple(r["seconds"] for r in runs), 20.0
         ),
+        Figure("train: the same without self-training", "s", tuple(r["seconds"] for r in plain)),
         Figure("train: peak memory (whole process)", "MB", tuple(r["peak_mb"] for r in runs), 1024.0),
     ]
     details = {k: runs[0][k] for k in ("entries", "background", "features", "positives")}
     for key in ("peak_mb_before_training", "peak_mb_worker_processes"):
         details[key] = [round(r[key], 1) for r in runs]
     return figures, details
+
+
+def _child(cmd: list[str]) -> dict[str, Any]:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=_workload.ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"training child failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def bare_pipeline(model: Model) -> Callable[[Sequence[str]], list[Any]]:
