@@ -45,7 +45,7 @@ from arxivwatch import curated, lists, profiles, score, train
 from arxivwatch.models import CuratedEntry, Paper, Profile
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _embed import Embedder, mean_similarity
+from _embed import Embedder, MissingEmbeddings, mean_similarity
 
 DATA = Path(__file__).parent / "data"
 SYSTEMS = ("arxivwatch", "sanity-lite", "embedding", "keywords")
@@ -297,7 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--holdout", action="store_true", help="also score the held-out last days")
     args = parser.parse_args(argv)
-    rows = quality_rows(holdout=args.holdout)
+    try:
+        rows = quality_rows(holdout=args.holdout)
+    except MissingEmbeddings as e:
+        print(f"quality: {e}", file=sys.stderr)
+        return 2
     print(format_table(rows))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
