@@ -256,7 +256,9 @@ def _split(block: Block) -> list[list[Span]]:
     distinct = {tuple(_ids(line)) for line in named}
     if len(named) >= 2 and len(distinct) == len(named) and all(_title(line, block) for line in named):
         return named
-    return [[span for span in block.spans if span.text.strip() or span.is_break]] if block.spans else []
+    # an empty span with a link is a link whose only content is an image (a badge): keep its href
+    kept = [span for span in block.spans if span.text.strip() or span.is_break or span.href]
+    return [kept] if block.spans else []
 
 
 def _ids(spans: Sequence[Span]) -> list[str]:
