@@ -24,3 +24,15 @@ def test_a_badge_image_link_still_carries_the_paper_link() -> None:
     titles = _entries(text)
     assert titles["2312.00006"] == ["Segment Anything in Images and Videos"]
     assert titles["2312.00007"] == ["Masked Autoencoders Are Scalable Vision Learners"]
+
+
+def test_unmatched_opening_quotes_take_linear_time() -> None:
+    """A long line of opening quotes with no closing one is read in well under a second (was quadratic)."""
+    import time
+
+    quotes = "“ab " * 20_000
+    text = f"# Q\n\n- {quotes}\n- [A Real Paper Title Here](https://arxiv.org/abs/2101.00001)\n  {quotes}\n"
+    start = time.perf_counter()
+    entries = curated.parse(text, "quotes.md")
+    assert time.perf_counter() - start < 3.0
+    assert [e.arxiv_id for e in entries if e.arxiv_id] == ["2101.00001"]

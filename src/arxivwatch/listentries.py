@@ -351,7 +351,7 @@ def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
 
 
 def _quoted(spans: Sequence[Span]) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"[\"“]([^\"”]{6,})[\"”]", _text(spans))]
+    return [m.group(1) for m in re.finditer(r"[\"“]([^\"“”]{6,})[\"”]", _text(spans))]
 
 
 def _first_sentence(spans: Sequence[Span]) -> list[str]:
