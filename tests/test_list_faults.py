@@ -97,3 +97,75 @@ def test_a_fetched_list_stops_reading_at_the_cap(tmp_path: Path, monkeypatch: py
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ICLR 2024 (Oral)",
+        "ECCV 2022 (oral)",
+        "AAAI-24",
+        "CVPR-2023",
+        "ICCV 2023 Best Paper",
+        "NeurIPS 2023 Datasets and Benchmarks",
+        "Nature Communications 2024",
+        "Medical Image Analysis",
+        "IEEE TMI",
+        "IEEE TPAMI 2023",
+        "Tech Report",
+        "Download PDF",
+        "abs",
+        "ArXiv Preprint",
+        "alphaXiv",
+        "Full Paper",
+        "Read the paper",
+        "[CVPR 2024]",
+    ],
+)
+def test_venues_with_tags_and_more_decorations_are_not_titles(text: str) -> None:
+    """Venue link texts with a track, award or hyphenated year, and journal names, are not titles."""
+    assert not curated.is_real_title(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Science", "Nature-Inspired Optimisation for Segmentation", "Pattern Recognition Networks", "SAM 2"],
+)
+def test_titles_near_venue_names_stay_titles(text: str) -> None:
+    """Titles that only start like a venue, or are short model names, are still titles."""
+    assert curated.is_real_title(text) == (text != "Science")
+
+
+def test_a_venue_link_after_a_plain_title_does_not_become_the_title() -> None:
+    """`Title [ICLR 2024 (Oral)](arxiv)`: the plain text before the venue link is the title."""
+    text = (
+        "# SAM\n\n"
+        "- Segment Anything in Medical Images [Nature Communications 2024](https://arxiv.org/abs/2304.12306)"
+        " [code](https://github.com/bowang-lab/MedSAM)\n"
+        "- Personalize Segment Anything Model with One Shot [ICLR 2024 (Oral)](https://arxiv.org/abs/2305.03048)\n"
+        "- Track Anything: Segment Anything Meets Videos. [AAAI-24](https://arxiv.org/abs/2304.11968)\n"
+        "- Fast Segment Anything. [Tech Report](https://arxiv.org/abs/2306.12156)\n"
+    )
+    titles = _entries(text)
+    assert titles["2304.12306"] == ["Segment Anything in Medical Images"]
+    assert titles["2305.03048"] == ["Personalize Segment Anything Model with One Shot"]
+    assert titles["2304.11968"] == ["Track Anything: Segment Anything Meets Videos"]
+    assert titles["2306.12156"] == ["Fast Segment Anything"]
+
+
+def test_a_venue_tag_before_or_after_the_title_is_not_part_of_it() -> None:
+    """`[CVPR 2024] Title`, `(CVPR 2024) Title`, `【CVPR 2024】Title` and `Title (CVPR 2024)` give Title."""
+    text = (
+        "# Tags\n\n"
+        "- (CVPR 2024) Rethinking Interactive Segmentation. [[paper]](https://arxiv.org/abs/2312.00001)\n"
+        "- [CVPR 2024] Open-Vocabulary Segmentation with Calibration. [[paper]](https://arxiv.org/abs/2312.00002)\n"
+        "- 【CVPR 2024】Masked-attention Mask Transformer. [[paper]](https://arxiv.org/abs/2312.00003)\n"
+        "- [Efficient Video Object Segmentation (ECCV 2022)](https://arxiv.org/abs/2312.00004)\n"
+        "- [2023] Deep Segmentation Networks Revisited. [[paper]](https://arxiv.org/abs/2312.00005)\n"
+    )
+    titles = _entries(text)
+    assert titles["2312.00001"] == ["Rethinking Interactive Segmentation"]
+    assert titles["2312.00002"] == ["Open-Vocabulary Segmentation with Calibration"]
+    assert titles["2312.00003"] == ["Masked-attention Mask Transformer"]
+    assert titles["2312.00004"] == ["Efficient Video Object Segmentation"]
+    assert titles["2312.00005"] == ["Deep Segmentation Networks Revisited"]

@@ -26,10 +26,13 @@ _DECORATION_WORDS = (
     "playlists coursera followlist sub project projectpage page web website arxiv demo checkpoint source "
     "dataset data model homepage supp suppl supplementary poster bib bibtex abstract openreview youtube "
     "huggingface hf doi html official unofficial pytorch tensorflow none here more torch keras jax caffe "
-    "mxnet tf paddle implementation leaderboard benchmark"
+    "mxnet tf paddle implementation leaderboard benchmark download abs preprint tech technical report "
+    "alphaxiv"
 )
 # Link texts that decorate an entry rather than name a paper.
 DECORATIONS = frozenset(_DECORATION_WORDS.split())
+# Words that only join decorations in a link text ("Read the paper", "Full paper"); never a key.
+_FILLER = frozenset(("the", "read", "full", "this", "our", "see", "view", "open"))
 # Keys of "Papers with Code" lines (`- intro: CVPR 2015`, `- arxiv: URL`): such a line is never a title.
 _KEYS = DECORATIONS | frozenset(
     ["intro", "keywords", "keyword", "tags", "authors", "author", "venue", "arixv", "arcxiv", "published"]
@@ -59,12 +62,23 @@ _TITLE_COLUMNS = ("title", "paper", "name", "model", "method")
 _VENUES = (
     "arxiv|preprint|cvpr|cvprw|iccv|iccvw|eccv|eccvw|wacv|bmvc|accv|neurips|nips|iclr|icml|aaai|ijcai|"
     "miccai|isbi|midl|tpami|pami|tip|tmi|media|ijcv|jmlr|tmlr|tog|siggraph|acl|emnlp|naacl|coling|kdd|"
-    "www|sigir|wsdm|cikm|icra|iros|rss|corl|icassp|interspeech|mm|acmmm|tcsvt|tnnls|nature|science"
+    "www|sigir|wsdm|cikm|icra|iros|rss|corl|icassp|interspeech|mm|acmmm|tcsvt|tnnls|nature|science|"
+    "nature communications|nature methods|nature machine intelligence|scientific reports|"
+    "medical image analysis|pattern recognition|neurocomputing"
 )
+_VENUE_TAGS = (
+    "oral|highlight|spotlight|workshop|findings|poster|demo|best paper|best student paper|"
+    "datasets and benchmarks|datasets & benchmarks|main|main track|short|long"
+)
+# A venue, with an optional IEEE/ACM prefix, a year ('24, -24, 2024) and a track or award: never a title.
 _VENUE = re.compile(
-    rf"^(?:{_VENUES})\s*'?(?:19|20)?(?:\d{{2}})?(?:\s+(?:oral|highlight|spotlight|workshop|findings))?$",
+    rf"^(?:ieee\s+|acm\s+)?(?:{_VENUES})[\s\-'’]*(?:19|20)?(?:\d{{2}})?(?:\s+(?:{_VENUE_TAGS}))*$",
     re.IGNORECASE,
 )
+_BRACKETED = re.compile(r"\s*[(\[（【][^()\[\]（）【】]*[)\]）】]\s*")
+# A venue or year tag in brackets before or after the title: `[CVPR 2024] Title`, `Title (ECCV 2022)`.
+_TAG_BEFORE = re.compile(r"^\s*[(\[（【](?P<tag>[^()\[\]（）【】]{1,60})[)\]）】]\s*[:\-–—|]?\s*")
+_TAG_AFTER = re.compile(r"\s*[(\[（【](?P<tag>[^()\[\]（）【】]{1,60})[)\]）】]\s*$")
 _DATE = re.compile(r"^[\d\s./\-:]+$")
 _KEY_VALUE = re.compile(r"^[^:]{1,30}:\s*(?:\S+://\S*|none|n/a|-)?\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^[^:]{1,30}:$")
@@ -87,14 +101,27 @@ def is_real_title(text: str) -> bool:
     words = re.findall(r"[a-z]+", value.lower())
     if not words or "".join(words) in DECORATIONS or set(words) <= DECORATIONS:
         return False
+    if set(words) <= DECORATIONS | _FILLER and set(words) & DECORATIONS:
+        return False
     if _DATE.match(value) or _LABEL.match(text.strip()) or _AUTHORS.search(value):
         return False
-    return not _VENUE.match(value)
+    untagged = _BRACKETED.sub(" ", " ".join(text.split())).strip(" .,;:*\"'“”")
+    return not (_VENUE.match(value) or _VENUE.match(untagged))
+
+
+def _is_tag(text: str) -> bool:
+    value = " ".join(text.split())
+    return bool(_VENUE.match(value) or _DATE.match(value))
 
 
 def clean_title(text: str) -> str:
     """Whitespace folded; list numbers, emoji, quotes and the closing full stop dropped."""
     value = " ".join(text.split())
+    for tag in (_TAG_BEFORE, _TAG_AFTER):
+        match = tag.search(value)
+        rest = (value[: match.start()] + value[match.end() :]).strip() if match else ""
+        if match and _is_tag(match["tag"]) and len(rest.split()) >= 2:
+            value = rest
     value = _LEADING.sub("", value).strip()
     value = value.strip(" *_\"“”'")
     if value.endswith(".") and not value.endswith(".."):
