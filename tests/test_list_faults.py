@@ -169,3 +169,34 @@ def test_a_venue_tag_before_or_after_the_title_is_not_part_of_it() -> None:
     assert titles["2312.00003"] == ["Masked-attention Mask Transformer"]
     assert titles["2312.00004"] == ["Efficient Video Object Segmentation"]
     assert titles["2312.00005"] == ["Deep Segmentation Networks Revisited"]
+
+
+def test_bench_lists_reports_an_unreadable_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/lists.py names a non-UTF-8 file and fails (exit 1) instead of a traceback."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_lists", Path(__file__).parents[1] / "bench" / "lists.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "a-good.md").write_text("# P\n\n- [A Real Paper Title](https://arxiv.org/abs/2101.00001)\n")
+    (tmp_path / "b-bad.md").write_bytes(b"\xff\xfe\x00 not utf-8")
+    assert bench.main([str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "| a-good.md | 1 | 1 | 100.0% |" in out
+    assert "cannot read" in err and "b-bad.md" in err
+
+
+def test_no_entries_error_counts_one_skipped_line_in_the_singular(tmp_path: Path) -> None:
+    """The exit-2 message of a list with one skipped line says "1 line mentions", not "1 lines mention"."""
+    from arxivwatch.jobs.learn import _require_entries
+
+    path = tmp_path / "one.md"
+    path.write_text("# P\n\n[pdf](https://arxiv.org/abs/2101.00001)\n")
+    loaded = lists.load(str(path), cache_dir=tmp_path)
+    with pytest.raises(ListError, match=r"\(1 line mentions a paper but gave none\)"):
+        _require_entries(loaded, curated.read(loaded.text, loaded.source))
