@@ -200,3 +200,28 @@ def test_no_entries_error_counts_one_skipped_line_in_the_singular(tmp_path: Path
     loaded = lists.load(str(path), cache_dir=tmp_path)
     with pytest.raises(ListError, match=r"\(1 line mentions a paper but gave none\)"):
         _require_entries(loaded, curated.read(loaded.text, loaded.source))
+
+
+def test_author_first_citations_take_the_sentence_after_the_authors() -> None:
+    """`Smith, J., Doe, K. (2019). Title. arXiv:ID` (APA style) is titled by the title, not the authors."""
+    text = (
+        "# Refs\n\n"
+        "1. Smith, J., Doe, K. (2019). Learning Deep Features for Segmentation. arXiv:1902.00002.\n"
+        "2. Hinton, G. E. (2015). Distilling the Knowledge in a Neural Network. arXiv:1503.02531\n"
+    )
+    titles = _entries(text)
+    assert titles["1902.00002"] == ["Learning Deep Features for Segmentation"]
+    assert titles["1503.02531"] == ["Distilling the Knowledge in a Neural Network"]
+
+
+def test_a_title_ending_in_a_quoted_word_keeps_its_closing_quote() -> None:
+    """`**CAMixerSR: Only Details Need More "Attention"**` keeps both quotes; outer quotes still go."""
+    text = (
+        "# SR\n\n"
+        '**CAMixerSR: Only Details Need More "Attention"**\n\n'
+        "- Paper: https://arxiv.org/abs/2402.19289\n\n"
+        '- "Attention Is All You Need." [pdf](https://arxiv.org/abs/1706.03762)\n'
+    )
+    titles = _entries(text)
+    assert titles["2402.19289"] == ['CAMixerSR: Only Details Need More "Attention"']
+    assert titles["1706.03762"] == ["Attention Is All You Need"]

@@ -83,7 +83,8 @@ _DATE = re.compile(r"^[\d\s./\-:]+$")
 _KEY_VALUE = re.compile(r"^[^:]{1,30}:\s*(?:\S+://\S*|none|n/a|-)?\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^[^:]{1,30}:$")
 _LEADING = re.compile(r"^[^\w\"“(\[]+|^\d+\s*[.)]\s+")
-_SENTENCE = re.compile(r"(?:(?<=\w\w)|(?<=[)\]?!]))[.?!](?:\s+|$)(?=[A-Z\[(]|$)")
+_SENTENCE = re.compile(r"(?:(?<=\w\w)|(?<=[)\]?!]))[.?!](?:\s+|$)(?=[A-Z\[(]|ar[Xx]iv|$)")
+_YEAR_AFTER = re.compile(r"\s*\(?(?:19|20)\d\d[a-z]?\)?\s*$")
 _AUTHORS = re.compile(r"\bet al\b|^(?:[A-Z][\w'\-]+,\s*(?:[A-Z]\.\s*)+,?\s*)+$")
 
 
@@ -122,11 +123,20 @@ def clean_title(text: str) -> str:
         rest = (value[: match.start()] + value[match.end() :]).strip() if match else ""
         if match and _is_tag(match["tag"]) and len(rest.split()) >= 2:
             value = rest
-    value = _LEADING.sub("", value).strip()
-    value = value.strip(" *_\"“”'")
+    value = _unquote(_LEADING.sub("", value).strip(" *_"))
     if value.endswith(".") and not value.endswith(".."):
         value = value[:-1]
-    return value.strip(" ,;:\"“”'").strip()
+    return _unquote(value.strip(" ,;:")).strip()
+
+
+def _unquote(value: str) -> str:
+    """Quotes around the title dropped; a closing quote of a quoted last word kept (`More "Attention"`)."""
+    inner = value.strip(" \"“”'")
+    if value.endswith('"') and inner.count('"') % 2:
+        inner += '"'
+    elif value.endswith("”") and inner.count("“") > inner.count("”"):
+        inner += "”"
+    return inner
 
 
 @dataclass
@@ -389,6 +399,9 @@ def _first_sentence(spans: Sequence[Span]) -> list[str]:
         if not text or _KEY_VALUE.match(text) or _is_key_line(text):
             continue
         end = _SENTENCE.search(text)
+        while end and _AUTHORS.search(_YEAR_AFTER.sub("", text[: end.start()])):
+            text = text[end.end() :]  # `Smith, J., Doe, K. (2019). Title. arXiv:ID`: the title follows
+            end = _SENTENCE.search(text)
         head = text[: end.start()] if end else re.split(r"\s\[|\s\(|arXiv", text)[0]
         return [head]
     return []
