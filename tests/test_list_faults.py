@@ -225,3 +225,12 @@ def test_a_title_ending_in_a_quoted_word_keeps_its_closing_quote() -> None:
     titles = _entries(text)
     assert titles["2402.19289"] == ['CAMixerSR: Only Details Need More "Attention"']
     assert titles["1706.03762"] == ["Attention Is All You Need"]
+
+
+def test_a_plain_citation_in_a_table_cell_is_an_entry() -> None:
+    """`| 2015 | Title. Liu et al. arXiv:ID |`: the cell's first sentence is the title (it gave no entry)."""
+    text = (
+        "# Faces\n\n| Year | Reference |\n|---|---|\n"
+        "| 2015 | Deep Learning Face Attributes in the Wild. Liu et al. arXiv:1411.7766 |\n"
+    )
+    assert _entries(text) == {"1411.7766": ["Deep Learning Face Attributes in the Wild"]}

@@ -383,7 +383,10 @@ def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
     for cell in chosen:
         cell_spans = cells[cell]
         lines = "".join(s.text for s in cell_spans).split("\n")
-        texts.extend(line for line in lines if line.strip())
+        for line in (line.strip() for line in lines if line.strip()):
+            end = _SENTENCE.search(line)
+            # a cell holding a plain citation (`Title. Authors. arXiv:ID`) offers its first sentence too
+            texts.extend((line, line[: end.start()]) if end else (line,))
     return texts
 
 
