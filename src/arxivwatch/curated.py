@@ -33,7 +33,8 @@ from markdown_it.token import Token
 
 from arxivwatch import listblocks, listentries
 from arxivwatch.arxiv_ids import BARE_URL, TEXT_ID, normalize_arxiv_id, text_ids, url_id
-from arxivwatch.listentries import LOOKED_FOR, ListReading, is_real_title
+from arxivwatch.listentries import LOOKED_FOR, ListReading
+from arxivwatch.listtitles import is_real_title
 from arxivwatch.models import CuratedEntry
 
 __all__ = ["LOOKED_FOR", "ListReading", "is_real_title", "normalize_arxiv_id", "parse", "read", "with_source"]
