@@ -234,3 +234,25 @@ def test_a_plain_citation_in_a_table_cell_is_an_entry() -> None:
         "| 2015 | Deep Learning Face Attributes in the Wild. Liu et al. arXiv:1411.7766 |\n"
     )
     assert _entries(text) == {"1411.7766": ["Deep Learning Face Attributes in the Wild"]}
+
+
+def test_papers_with_code_ids_never_take_an_earlier_entrys_title() -> None:
+    """A plain or italic title line above `- Paper: URL` titles it; the bold title further up does not."""
+    text = (
+        "# CVPR\n\n"
+        "**Rethinking Interactive Image Segmentation**\n\n"
+        "- Paper: https://arxiv.org/abs/2401.00001\n- Code: https://github.com/a/b\n\n"
+        "Open-Vocabulary Segmentation with Calibration\n\n"
+        "- Paper: https://arxiv.org/abs/2401.00002\n- Code: None\n\n"
+        "*Masked-attention Mask Transformer*\n\n"
+        "- Paper: https://arxiv.org/abs/2401.00003\n\n"
+        "Some words about the next paper, which the authors explain at length here. See below.\n\n"
+        "- Paper: https://arxiv.org/abs/2401.00004\n"
+    )
+    reading = curated.read(text, "pwc.md")
+    titles = _entries(text)
+    assert titles["2401.00001"] == ["Rethinking Interactive Image Segmentation"]
+    assert titles["2401.00002"] == ["Open-Vocabulary Segmentation with Calibration"]
+    assert titles["2401.00003"] == ["Masked-attention Mask Transformer"]
+    assert "2401.00004" not in titles  # no title to give it: reported, not mislabelled
+    assert reading.skipped == (19,)

@@ -58,6 +58,7 @@ class _Open:
     title: str
     section: tuple[str, ...]
     draft: _Draft | None = None
+    plain: bool = False  # not bold: it titles key lines (`Paper: URL`) only, not a list of links
 
 
 @dataclass
@@ -152,9 +153,14 @@ def read(blocks: Sequence[Block], source: str) -> list[CuratedEntry]:
             title = _title(part, block)
             if not paper:
                 line = _title_line(part)
-                if line:
-                    pending = _Open(line, block.section)
+                plain = None if line or block.kind != "paragraph" else _title_line(part, plain=True)
+                if line or plain:
+                    pending = _Open(line or plain or "", block.section, plain=plain is not None)
+                elif block.kind != "item" and _text(part).strip():
+                    pending = None  # other text came between: the title above is not this id's
                 continue
+            if pending is not None and pending.plain and not _is_key_line(" ".join(_text(part).split())):
+                pending = None
             if title is None and pending is not None:
                 known = pending.draft is not None and pending.draft.ids
                 if pending.draft is None or (known and ids and ids[0] not in pending.draft.ids):
@@ -329,13 +335,17 @@ def _is_key_line(text: str) -> bool:
     return 0 < len(key) <= 25 and bool(words) and words[0] in _KEYS
 
 
-def _title_line(spans: Sequence[Span]) -> str | None:
-    """A one-line, mostly bold, link-free block (`**Title**`) that can title the id blocks after it."""
+def _title_line(spans: Sequence[Span], *, plain: bool = False) -> str | None:
+    """A one-line, mostly bold, link-free block (`**Title**`) that can title the id blocks after it;
+    with `plain`, a short one-line paragraph in any style (`*Title*`, `Title`) that is no sentence."""
     shown = [s for s in spans if s.text.strip()]
     if not shown or any(s.href for s in shown) or any(s.is_break for s in spans[:-1] if s.text):
         return None
     bold = sum(len(s.text.strip()) for s in shown if s.bold)
-    if bold < 0.8 * sum(len(s.text.strip()) for s in shown):
+    text = _text(shown).strip()
+    if bold < 0.8 * sum(len(s.text.strip()) for s in shown) and not (
+        plain and len(text.split()) <= 30 and not SENTENCE.search(text.rstrip(".")) and not _is_key_line(text)
+    ):
         return None
     title = clean_title(_text(shown))
     return title if is_real_title(title) and len(title.split()) >= 2 else None
