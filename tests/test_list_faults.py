@@ -256,3 +256,16 @@ def test_papers_with_code_ids_never_take_an_earlier_entrys_title() -> None:
     assert titles["2401.00003"] == ["Masked-attention Mask Transformer"]
     assert "2401.00004" not in titles  # no title to give it: reported, not mislabelled
     assert reading.skipped == (19,)
+
+
+def test_an_html_heading_starts_a_section() -> None:
+    """`<h2 align="center">Semi-Supervised</h2>` is a heading: the entries below are in its section."""
+    text = (
+        "# Medical Imaging\n\n## Segmentation\n\n"
+        "- [U-Net: Convolutional Networks for Biomedical Image Segmentation](https://arxiv.org/abs/1505.04597)\n\n"
+        '<h2 align="center"><b>Semi-Supervised</b></h2>\n\n'
+        "- [MixMatch: A Holistic Approach to Semi-Supervised Learning](https://arxiv.org/abs/1905.02249)\n"
+    )
+    sections = {e.arxiv_id: e.section for e in curated.parse(text, "h.md")}
+    assert sections["1505.04597"] == ("Medical Imaging", "Segmentation")
+    assert sections["1905.02249"] == ("Medical Imaging", "Semi-Supervised")

@@ -176,6 +176,9 @@ def _visit(tokens: Sequence[Token], index: int, token: Token, walk: _Walk) -> No
             _add_notes(walk, _plain(token))
         else:
             _paragraph(walk, token, in_list=walk.in_list)
+    elif token.type == "html_block" and listblocks.html_heading(token.content):
+        level, title = listblocks.html_heading(token.content) or (1, "")
+        _enter_heading(walk, level, title)
     elif token.type == "html_block":
         _add_notes(walk, token.content)
 
