@@ -269,3 +269,16 @@ def test_an_html_heading_starts_a_section() -> None:
     sections = {e.arxiv_id: e.section for e in curated.parse(text, "h.md")}
     assert sections["1505.04597"] == ("Medical Imaging", "Segmentation")
     assert sections["1905.02249"] == ("Medical Imaging", "Semi-Supervised")
+
+
+def test_a_bracketed_reference_number_is_not_part_of_the_title() -> None:
+    """`[[5]] Title. Authors. arXiv:ID` and an empty `[ ]` left by a reference link give the bare title."""
+    text = (
+        "# Refs\n\n"
+        "- [[5]] Aggregated Residual Transformations. Xie et al. arXiv:1611.05431\n"
+        "- [[1]] Numbered Reference Paper Title. Lee et al. arXiv:2002.00006\n\n"
+        "[1]: https://arxiv.org/abs/2002.00006\n"
+    )
+    titles = _entries(text)
+    assert titles["1611.05431"] == ["Aggregated Residual Transformations"]
+    assert titles["2002.00006"] == ["Numbered Reference Paper Title"]
