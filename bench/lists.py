@@ -52,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     ok = True
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"| {path.name} | unreadable | | |")
+            print(f"bench/lists.py: cannot read {path}: {e}; give UTF-8 markdown files", file=sys.stderr)
+            ok = False
+            continue
         wanted = mentioned(text)
         got = recovered(text, path.name)
         hit = wanted & got.keys()

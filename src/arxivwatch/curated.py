@@ -33,7 +33,8 @@ from markdown_it.token import Token
 
 from arxivwatch import listblocks, listentries
 from arxivwatch.arxiv_ids import BARE_URL, TEXT_ID, normalize_arxiv_id, text_ids, url_id
-from arxivwatch.listentries import LOOKED_FOR, ListReading, is_real_title
+from arxivwatch.listentries import LOOKED_FOR, ListReading
+from arxivwatch.listtitles import is_real_title
 from arxivwatch.models import CuratedEntry
 
 __all__ = ["LOOKED_FOR", "ListReading", "is_real_title", "normalize_arxiv_id", "parse", "read", "with_source"]
@@ -76,7 +77,7 @@ _YEAR_PREFIX = re.compile(r"^\s*((?:19|20)\d\d)\s*[-–:]\s*")
 _YEAR_SUFFIX = re.compile(r"\s*\(((?:19|20)\d\d)\)\s*$")
 _BOLD_TAG = re.compile(r"^\s*\*\*\s*\[([^\]]*)\]\s*\*\*\s*:?\s*")
 _NUMBERED = re.compile(r"^\s*\*\*\[\d+\]\*\*\s*(?P<name>.+)$")
-_QUOTED_TITLE = re.compile(r"[\"“](?P<t>[^\"”]{12,})[\"”]")
+_QUOTED_TITLE = re.compile(r"[\"“](?P<t>[^\"“”]{12,})[\"”]")
 _CITED_YEAR = re.compile(r"\((?:19|20)\d\d[^)]*\)|\b(?:19|20)\d\d\b")
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
 _SCHEME = re.compile(r"^[a-z]+://", re.IGNORECASE)
@@ -175,6 +176,9 @@ def _visit(tokens: Sequence[Token], index: int, token: Token, walk: _Walk) -> No
             _add_notes(walk, _plain(token))
         else:
             _paragraph(walk, token, in_list=walk.in_list)
+    elif token.type == "html_block" and listblocks.html_heading(token.content):
+        level, title = listblocks.html_heading(token.content) or (1, "")
+        _enter_heading(walk, level, title)
     elif token.type == "html_block":
         _add_notes(walk, token.content)
 

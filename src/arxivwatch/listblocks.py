@@ -10,6 +10,7 @@ source line. Which span is the title is decided elsewhere (listentries).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -26,6 +27,7 @@ Kind = Literal["item", "paragraph", "row", "html"]
 _HTML_BLOCKS = frozenset(
     ("p", "div", "li", "ul", "ol", "table", "details", "summary", "blockquote", "h1", "h2", "h3", "h4")
 )
+_HTML_HEADING = re.compile(r"^\s*<h(?P<level>[1-6])\b[^>]*>(?P<body>.*?)</h(?P=level)\s*>\s*$", re.I | re.S)
 _BOLD = frozenset(("strong", "b"))
 _ITALIC = frozenset(("em", "i"))
 
@@ -151,8 +153,9 @@ def blocks(markdown: str) -> list[Block]:
     walk = _Walk()
     for index, token in enumerate(tokens):
         line = token.map[0] + 1 if token.map else 0
-        if token.type == "heading_open":
-            level, title = int(token.tag[1]), _plain(tokens[index + 1])
+        heading = html_heading(token.content) if token.type == "html_block" else None
+        if token.type == "heading_open" or heading:
+            level, title = heading or (int(token.tag[1]), _plain(tokens[index + 1]))
             while walk.headings and walk.headings[-1][0] >= level:
                 walk.headings.pop()
             walk.headings.append((level, title))
@@ -179,6 +182,19 @@ def blocks(markdown: str) -> list[Block]:
         elif token.type == "html_block":
             _html_block(walk, token.content, line)
     return walk.out
+
+
+def html_heading(content: str) -> tuple[int, str] | None:
+    """An HTML block that is one heading (`<h2 align="center">Title</h2>`): its level and text."""
+    match = _HTML_HEADING.match(content)
+    if not match:
+        return None
+    spans: list[Span] = []
+    reader = _Html(_Styled(spans, 0))
+    reader.feed(match["body"])
+    reader.close()
+    text = " ".join("".join(span.text for span in spans).split())
+    return (int(match["level"]), text) if text else None
 
 
 def _paragraph(walk: _Walk, token: Token, line: int) -> None:

@@ -19,17 +19,9 @@ from urllib.parse import urlsplit
 
 from arxivwatch.arxiv_ids import BARE_URL, text_ids, url_id
 from arxivwatch.listblocks import Block, Span
+from arxivwatch.listtitles import AUTHORS, DECORATIONS, SENTENCE, YEAR_AFTER, clean_title, is_real_title
 from arxivwatch.models import CuratedEntry
 
-_DECORATION_WORDS = (
-    "paper papers pdf notes note github code site link repo vid video talk slides blog tbp playlist "
-    "playlists coursera followlist sub project projectpage page web website arxiv demo checkpoint source "
-    "dataset data model homepage supp suppl supplementary poster bib bibtex abstract openreview youtube "
-    "huggingface hf doi html official unofficial pytorch tensorflow none here more torch keras jax caffe "
-    "mxnet tf paddle implementation leaderboard benchmark"
-)
-# Link texts that decorate an entry rather than name a paper.
-DECORATIONS = frozenset(_DECORATION_WORDS.split())
 # Keys of "Papers with Code" lines (`- intro: CVPR 2015`, `- arxiv: URL`): such a line is never a title.
 _KEYS = DECORATIONS | frozenset(
     ["intro", "keywords", "keyword", "tags", "authors", "author", "venue", "arixv", "arcxiv", "published"]
@@ -56,50 +48,7 @@ PAPER_HOSTS = (
     "medrxiv.org",
 )
 _TITLE_COLUMNS = ("title", "paper", "name", "model", "method")
-_VENUES = (
-    "arxiv|preprint|cvpr|cvprw|iccv|iccvw|eccv|eccvw|wacv|bmvc|accv|neurips|nips|iclr|icml|aaai|ijcai|"
-    "miccai|isbi|midl|tpami|pami|tip|tmi|media|ijcv|jmlr|tmlr|tog|siggraph|acl|emnlp|naacl|coling|kdd|"
-    "www|sigir|wsdm|cikm|icra|iros|rss|corl|icassp|interspeech|mm|acmmm|tcsvt|tnnls|nature|science"
-)
-_VENUE = re.compile(
-    rf"^(?:{_VENUES})\s*'?(?:19|20)?(?:\d{{2}})?(?:\s+(?:oral|highlight|spotlight|workshop|findings))?$",
-    re.IGNORECASE,
-)
-_DATE = re.compile(r"^[\d\s./\-:]+$")
 _KEY_VALUE = re.compile(r"^[^:]{1,30}:\s*(?:\S+://\S*|none|n/a|-)?\s*$", re.IGNORECASE)
-_LABEL = re.compile(r"^[^:]{1,30}:$")
-_LEADING = re.compile(r"^[^\w\"“(\[]+|^\d+\s*[.)]\s+")
-_SENTENCE = re.compile(r"(?:(?<=\w\w)|(?<=[)\]?!]))[.?!](?:\s+|$)(?=[A-Z\[(]|$)")
-_AUTHORS = re.compile(r"\bet al\b|^(?:[A-Z][\w'\-]+,\s*(?:[A-Z]\.\s*)+,?\s*)+$")
-
-
-def is_real_title(text: str) -> bool:
-    """True when `text` can name a paper: not a decoration, a venue, a date, a label or a URL."""
-    value = " ".join(text.split()).strip(" .,;:*[]()\"'“”")
-    letters = sum(ch.isalpha() for ch in value)
-    if (
-        not letters
-        or sum(ch.isalnum() for ch in value) < 2
-        or "://" in value
-        or value.lower().startswith("www.")
-    ):
-        return False
-    words = re.findall(r"[a-z]+", value.lower())
-    if not words or "".join(words) in DECORATIONS or set(words) <= DECORATIONS:
-        return False
-    if _DATE.match(value) or _LABEL.match(text.strip()) or _AUTHORS.search(value):
-        return False
-    return not _VENUE.match(value)
-
-
-def clean_title(text: str) -> str:
-    """Whitespace folded; list numbers, emoji, quotes and the closing full stop dropped."""
-    value = " ".join(text.split())
-    value = _LEADING.sub("", value).strip()
-    value = value.strip(" *_\"“”'")
-    if value.endswith(".") and not value.endswith(".."):
-        value = value[:-1]
-    return value.strip(" ,;:\"“”'").strip()
 
 
 @dataclass
@@ -109,6 +58,7 @@ class _Open:
     title: str
     section: tuple[str, ...]
     draft: _Draft | None = None
+    plain: bool = False  # not bold: it titles key lines (`Paper: URL`) only, not a list of links
 
 
 @dataclass
@@ -203,9 +153,14 @@ def read(blocks: Sequence[Block], source: str) -> list[CuratedEntry]:
             title = _title(part, block)
             if not paper:
                 line = _title_line(part)
-                if line:
-                    pending = _Open(line, block.section)
+                plain = None if line or block.kind != "paragraph" else _title_line(part, plain=True)
+                if line or plain:
+                    pending = _Open(line or plain or "", block.section, plain=plain is not None)
+                elif block.kind != "item" and _text(part).strip():
+                    pending = None  # other text came between: the title above is not this id's
                 continue
+            if pending is not None and pending.plain and not _is_key_line(" ".join(_text(part).split())):
+                pending = None
             if title is None and pending is not None:
                 known = pending.draft is not None and pending.draft.ids
                 if pending.draft is None or (known and ids and ids[0] not in pending.draft.ids):
@@ -256,7 +211,9 @@ def _split(block: Block) -> list[list[Span]]:
     distinct = {tuple(_ids(line)) for line in named}
     if len(named) >= 2 and len(distinct) == len(named) and all(_title(line, block) for line in named):
         return named
-    return [[span for span in block.spans if span.text.strip() or span.is_break]] if block.spans else []
+    # an empty span with a link is a link whose only content is an image (a badge): keep its href
+    kept = [span for span in block.spans if span.text.strip() or span.is_break or span.href]
+    return [kept] if block.spans else []
 
 
 def _ids(spans: Sequence[Span]) -> list[str]:
@@ -344,12 +301,15 @@ def _row_titles(spans: Sequence[Span], header: Sequence[str]) -> list[str]:
     for cell in chosen:
         cell_spans = cells[cell]
         lines = "".join(s.text for s in cell_spans).split("\n")
-        texts.extend(line for line in lines if line.strip())
+        for line in (line.strip() for line in lines if line.strip()):
+            end = SENTENCE.search(line)
+            # a cell holding a plain citation (`Title. Authors. arXiv:ID`) offers its first sentence too
+            texts.extend((line, line[: end.start()]) if end else (line,))
     return texts
 
 
 def _quoted(spans: Sequence[Span]) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"[\"“]([^\"”]{6,})[\"”]", _text(spans))]
+    return [m.group(1) for m in re.finditer(r"[\"“]([^\"“”]{6,})[\"”]", _text(spans))]
 
 
 def _first_sentence(spans: Sequence[Span]) -> list[str]:
@@ -359,7 +319,10 @@ def _first_sentence(spans: Sequence[Span]) -> list[str]:
         text = line.strip()
         if not text or _KEY_VALUE.match(text) or _is_key_line(text):
             continue
-        end = _SENTENCE.search(text)
+        end = SENTENCE.search(text)
+        while end and AUTHORS.search(YEAR_AFTER.sub("", text[: end.start()])):
+            text = text[end.end() :]  # `Smith, J., Doe, K. (2019). Title. arXiv:ID`: the title follows
+            end = SENTENCE.search(text)
         head = text[: end.start()] if end else re.split(r"\s\[|\s\(|arXiv", text)[0]
         return [head]
     return []
@@ -372,13 +335,17 @@ def _is_key_line(text: str) -> bool:
     return 0 < len(key) <= 25 and bool(words) and words[0] in _KEYS
 
 
-def _title_line(spans: Sequence[Span]) -> str | None:
-    """A one-line, mostly bold, link-free block (`**Title**`) that can title the id blocks after it."""
+def _title_line(spans: Sequence[Span], *, plain: bool = False) -> str | None:
+    """A one-line, mostly bold, link-free block (`**Title**`) that can title the id blocks after it;
+    with `plain`, a short one-line paragraph in any style (`*Title*`, `Title`) that is no sentence."""
     shown = [s for s in spans if s.text.strip()]
     if not shown or any(s.href for s in shown) or any(s.is_break for s in spans[:-1] if s.text):
         return None
     bold = sum(len(s.text.strip()) for s in shown if s.bold)
-    if bold < 0.8 * sum(len(s.text.strip()) for s in shown):
+    text = _text(shown).strip()
+    if bold < 0.8 * sum(len(s.text.strip()) for s in shown) and not (
+        plain and len(text.split()) <= 30 and not SENTENCE.search(text.rstrip(".")) and not _is_key_line(text)
+    ):
         return None
     title = clean_title(_text(shown))
     return title if is_real_title(title) and len(title.split()) >= 2 else None

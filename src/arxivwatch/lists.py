@@ -82,7 +82,14 @@ def raw_url(url: str) -> str:
 
 def _read_file(path: Path) -> LoadedList:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # bounded: a larger file is refused, not read whole
+        if len(data) > MAX_BYTES:
+            raise ListError(
+                f"curated list {path} is larger than {MAX_BYTES // 1_000_000} MB",
+                hint="a curated list is a markdown file of some 100 kB: give the list itself, or split it",
+            )
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError as e:
         raise ListError(
             f"curated list not found: {path}",
@@ -111,22 +118,34 @@ def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) 
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
-        response = http.get(url, headers=headers)
+        with http.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            body = _read_bounded(response) if status == 200 else b""
     except httpx.HTTPError as e:
         raise _FetchFailed(f"{type(e).__name__}: {e}") from e
     finally:
         if own:
             http.close()
-    if response.status_code == 304:
+    if status == 304:
         text = text_path.read_text(encoding="utf-8")
         return LoadedList(source, text, _digest(text), "cache")
-    if response.status_code != 200:
-        raise _FetchFailed(f"HTTP {response.status_code}")
-    if len(response.content) > MAX_BYTES:
-        raise _FetchFailed(f"response larger than {MAX_BYTES} bytes")
-    text = response.content.decode("utf-8", errors="replace")
+    if status != 200:
+        raise _FetchFailed(f"HTTP {status}")
+    text = body.decode("utf-8", errors="replace")
     _write_cache(text_path, meta_path, text, response.headers)
     return LoadedList(source, text, _digest(text), "network")
+
+
+def _read_bounded(response: httpx.Response) -> bytes:
+    """The body, read chunk by chunk; _FetchFailed as soon as it passes MAX_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise _FetchFailed(f"response larger than {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _fallback(source: str, url: str, cache_dir: Path, *, reason: str, warn_cache: bool) -> LoadedList:

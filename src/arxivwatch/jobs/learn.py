@@ -330,7 +330,9 @@ def _require_entries(item: LoadedList, reading: ListReading) -> None:
     from arxivwatch.curated import LOOKED_FOR
 
     if not reading.entries:
-        mentions = f" ({len(reading.skipped)} lines mention a paper but gave none)" if reading.skipped else ""
+        count = len(reading.skipped)
+        lines = "1 line mentions" if count == 1 else f"{count} lines mention"
+        mentions = f" ({lines} a paper but gave none)" if count else ""
         raise ListError(f"{item.source}: no paper entries found{mentions}", hint=f"looked for {LOOKED_FOR}")
 
 
