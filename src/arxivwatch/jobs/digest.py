@@ -11,6 +11,8 @@ it offers (claimed on its channel, so no later digest repeats them). Every retry
 `digest` run, the daemon's `resend_pending`) sends exactly that content (jobs.send), and
 the digest is marked sent, its papers offered, in one transaction once the channel
 accepted it. A channel's pending digests are retried before a new one is built for it.
+A run that records or sends holds the store's senders' lock, so two processes (two `digest`
+runs, or one and the daemon) never send the same pending digest twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import IO, TYPE_CHECKING
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxivwatch.digest")
 
 CHANNELS = ("email", "slack", "file", "stdout")
+SEND_LOCK_MARGIN = 60.0  # seconds a run waits for another's sends beyond its longest reply and Retry-After
 __all__ = ["CHANNELS", "DigestResult", "digest", "enabled_channels", "resend_pending"]
 
 
@@ -77,7 +81,7 @@ def digest(
     model = load_model(config)
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []
-    with open_store(config, clock) as store:
+    with open_store(config, clock) as store, _sending(config, store, dry_run):
         score_new(store, model)
         for channel in channels or enabled_channels(config):
             run = _Run(config, store, model, clock, period, start, end)
@@ -105,11 +109,20 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     (the daemon calls this on start). Raises the first failure; later ones stay pending."""
     clock = clock or SystemClock()
     results = []
-    with open_store(config, clock) as store:
+    with open_store(config, clock) as store, _sending(config, store, dry_run=False):
         for record in store.pending_digests():
             record = _frozen(config, store, record)
             results.append(deliver(config, store, record, clock))
     return results
+
+
+def _sending(config: Config, store: Store, dry_run: bool) -> AbstractContextManager[None]:
+    """The senders' lock for a run that records or sends (none for a dry run): a second process
+    waits for the first to finish, then finds its digests sent, never sending one twice. The
+    wait is bounded by the longest one send may take (an SMTP reply, Slack's Retry-After)."""
+    if dry_run:
+        return nullcontext()
+    return store.sending(wait=config.email.timeout + config.slack.max_wait + SEND_LOCK_MARGIN)
 
 
 class _Run:

@@ -1,4 +1,4 @@
-"""The connection: opening, the schema and its migrations, transactions, the daemon's lock.
+"""The connection: opening, the schema and its migrations, transactions, the daemon's and senders' locks.
 
 Every SQLite failure (locked past the busy timeout, a damaged file, a full disk, a
 read-only file) leaves here as one StoreError naming the file and what to do; the
@@ -14,6 +14,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -255,4 +256,41 @@ class Database:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # the senders' lock
+
+    @contextlib.contextmanager
+    def sending(self, wait: float) -> Iterator[None]:
+        """Hold an exclusive lock on `<db>.send.lock` while digests are recorded and sent, so two
+        processes (two `digest` runs, or one and the daemon) never send the same digest twice.
+
+        Waits up to `wait` seconds (real time: the holder is another process) for a holder to
+        finish, then raises AlreadyRunning naming its pid.
+        """
+        lock_path = self.path.with_name(self.path.name + ".send.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                        raise AlreadyRunning(
+                            f"another arxivwatch (pid {holder}) has been sending digests on {self.path}"
+                            f" for over {wait:g} s",
+                            hint="let it finish (its digests are not sent twice), then run digest again",
+                        ) from None
+                    time.sleep(0.1)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
             os.close(fd)
