@@ -6,16 +6,29 @@ whose fixtures (a model trained once per module, a config on loopback) are reuse
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 
-from arxivwatch.clock import SystemClock
+from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.config import Config
-from arxivwatch.jobs import open_store
+from arxivwatch.jobs import digest, open_store
+from arxivwatch.store import MIGRATIONS
 from smtp_server import SmtpServer
-from test_delivery import D, make_config, make_papers, model_path, slack, smtp, store_papers
+from test_delivery import (
+    MORNING,
+    D,
+    mail_ids,
+    make_config,
+    make_papers,
+    model_path,
+    slack,
+    smtp,
+    store_papers,
+)
 
 __all__ = ["make_config", "model_path", "slack", "smtp"]  # fixtures used by name
 
@@ -38,3 +51,49 @@ def test_two_digest_processes_at_once_send_the_digest_once(
     assert len(smtp.messages) == 1
     with open_store(cfg, SystemClock()) as store:
         assert store.pending_digests() == []
+
+
+def _schema_1_with_a_pending_digest(cfg: Config, count: int) -> None:
+    """A store as schema 1 left it: `count` papers of day D scored by an older model, and the
+    email digest of D pending (refused once) with all of them."""
+    papers = make_papers(count, D)
+    seen = "2026-06-10T05:30:00+00:00"
+    cfg.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(cfg.db_path) as raw:
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+        for p in papers:
+            raw.execute(
+                "INSERT INTO papers (id, version, title, abstract, authors, categories, primary_category,"
+                " announced, announce_type, abs_url, pdf_url, comment, journal_ref, doi, first_seen,"
+                " last_seen) VALUES (?, 1, ?, ?, ?, ?, 'cs.CV', ?, 'new', ?, ?, '', '', '', ?, ?)",
+                (p.id, p.title, p.abstract, json.dumps(p.authors), json.dumps(p.categories),
+                 D.isoformat(), p.abs_url, p.pdf_url, seen, seen),
+            )  # fmt: skip
+            raw.execute(
+                "INSERT INTO scores VALUES (?, '2026-01-01T00:00:00+00:00', 'segmentation', 0.9, '[]', ?)",
+                (p.id, seen),
+            )
+        items = json.dumps([[p.id, 1] for p in papers])
+        raw.execute(
+            "INSERT INTO digests VALUES ('day:2026-06-10:email', 'day', '2026-06-10', '2026-06-10',"
+            " 'email', 'pending', ?, ?, NULL, '')",
+            (items, seen),
+        )
+
+
+def test_a_schema_1_pending_digest_after_a_retrain_carries_every_recorded_paper(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """Upgrade, then the start-up resend with a model trained since: all 5 papers sent, none only marked."""
+    cfg = make_config()
+    _schema_1_with_a_pending_digest(cfg, 5)
+    clock = FakeClock(MORNING)
+    (result,) = digest.resend_pending(cfg, clock=clock)
+    assert (result.status, result.papers) == ("sent", 5)
+    (mail,) = smtp.messages
+    assert sorted(mail_ids(mail)) == [p.id for p in make_papers(5, D)]
+    with open_store(cfg, clock) as store:
+        assert store.pending_digests() == []
+        assert sorted(store.sent_versions("email")) == [p.id for p in make_papers(5, D)]

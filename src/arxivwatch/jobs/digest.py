@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -205,22 +206,27 @@ def _entry(item: DigestItem) -> dict[str, object]:
 
 def _frozen(config: Config, store: Store, record: DigestRecord) -> DigestRecord:
     """`record` with frozen content; a digest recorded by schema 1 (items only) is rendered
-    once from its items, all of them, with the current scores, and frozen before sending."""
+    once from its items, all of them, scored by the current model (a retrain since left them
+    unscored: they are scored now), and frozen before sending. Its items become the papers
+    the frozen message shows, so none is marked delivered without being sent."""
     from arxivwatch import digest as selector
     from arxivwatch import render
 
     if record.message is not None:
         return record
     model = load_model(config)
+    score_new(store, model)
     ids = [paper_id for paper_id, _version in record.items]
     papers = [p for p in (store.get_paper(i) for i in ids) if p is not None]
     profiles = [replace(p, top_n=None) for p in model.profiles]
     built = selector.select(
-        papers, store.scores_for(ids, model_id(model)), profiles, {p.name: 0.0 for p in profiles},
+        papers, store.scores_for(ids, model_id(model)), profiles, {p.name: -math.inf for p in profiles},
         period=record.period, start=record.start, end=record.end, channel=record.channel,
     )  # fmt: skip
     message = render.render(built, templates_dir=config.templates_dir)
-    store.freeze(record.key, json.dumps([_entry(item) for item in built.items]), message.to_json())
+    items = [(item.paper.id, item.paper.version) for item in built.items]
+    entries = json.dumps([_entry(item) for item in built.items])
+    store.freeze(record.key, entries, message.to_json(), items)
     frozen = store.get_digest(record.key)
     assert frozen is not None
     return frozen

@@ -87,12 +87,13 @@ class LedgerTables(Database):
         rows = self._rows(_SELECT + " WHERE d.key = ?", (key,))
         return _row_digest(rows[0]) if rows else None
 
-    def freeze(self, key: str, entries: str, message: str) -> None:
-        """Store the content of a digest recorded without it (schema 1), before it is sent."""
+    def freeze(self, key: str, entries: str, message: str, items: Sequence[tuple[str, int]]) -> None:
+        """Store the content of a digest recorded without it (schema 1), before it is sent:
+        its `entries` and `message` (JSON text) and the (paper id, version) `items` they show."""
         with self._tx() as db:
             db.execute(
-                "UPDATE digests SET entries = ?, message = ? WHERE key = ? AND message IS NULL",
-                (entries, message, key),
+                "UPDATE digests SET entries = ?, message = ?, items = ? WHERE key = ? AND message IS NULL",
+                (entries, message, json.dumps([list(i) for i in items]), key),
             )
 
     def record_progress(self, key: str, progress: int, detail: str) -> None:
