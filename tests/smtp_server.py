@@ -10,7 +10,8 @@
 Ambiguous moments, scripted on `smtp.handler`: `data_delay` (seconds before the final
 reply to DATA), `data_replies` (replies to DATA used first, e.g. "421 ..."), `refuse`
 (recipients answered 550), `quit_reply` (e.g. "421 ..." instead of 221). The server
-never offers SMTPUTF8 (aiosmtpd's default), like many real ones.
+does not offer SMTPUTF8, like many real ones (aiosmtpd's Controller would: `smtputf8=True`
+turns it on).
 
 `stop()` takes it down (connections are refused) and `start()` brings it back on the
 same port, so a test can check what a sender does while the server is down.
@@ -133,12 +134,14 @@ class SmtpServer:
         login: tuple[str, str] | None = None,
         tls: Certificate | None = None,
         implicit_tls: bool = False,
+        smtputf8: bool = False,
     ) -> None:
         self.port = free_port()
         self.handler = _Handler()
         self._login = login
         self._tls = tls
         self._implicit_tls = implicit_tls
+        self._smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     @property
@@ -159,7 +162,8 @@ class SmtpServer:
             return list(self.handler.logins)
 
     def start(self) -> SmtpServer:
-        kwargs: dict[str, Any] = {}
+        # aiosmtpd's Controller offers SMTPUTF8 unless told not to; many real servers do not.
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": self._smtputf8}
         if self._login is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
             # aiosmtpd only counts STARTTLS as TLS; under implicit TLS it must not insist.

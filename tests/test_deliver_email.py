@@ -265,3 +265,46 @@ def test_a_4xx_is_not_waited_on(message: Message, smtp: SmtpServer) -> None:
         _send(message, smtp)
     assert time.monotonic() - started < 3
     assert "stays pending" in str(caught.value) and smtp.messages == []
+
+
+def test_the_loopback_server_offers_no_smtputf8(smtp: SmtpServer) -> None:
+    """The server the non-ASCII tests use does not advertise SMTPUTF8 (aiosmtpd's Controller would)."""
+    import smtplib
+
+    client = smtplib.SMTP(smtp.host, smtp.port, timeout=10)
+    try:
+        client.ehlo()
+        assert "8bitmime" in client.esmtp_features
+        assert not client.has_extn("smtputf8")
+    finally:
+        client.quit()
+
+
+def test_a_non_ascii_domain_goes_out_in_idna_form(message: Message, smtp: SmtpServer) -> None:
+    """'Zoë <zoe@exämple.org>' is delivered as zoe@xn--exmple-cua.org on envelope and header, 7-bit."""
+    _send(message, smtp, sender="Lab <lab@exämple.org>", recipients=["Zoë <zoe@exämple.org>"])
+    (received,) = smtp.received
+    assert (received.mail_from, received.rcpt_tos) == ("lab@xn--exmple-cua.org", ["zoe@xn--exmple-cua.org"])
+    received.raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # raises if any header byte is 8-bit
+    assert str(received.message["To"]) == "Zoë <zoe@xn--exmple-cua.org>"
+
+
+def test_a_non_ascii_local_part_without_smtputf8_is_one_line(message: Message, smtp: SmtpServer) -> None:
+    """'zoë@example.org' needs SMTPUTF8: the error names that, not the security setting."""
+    with pytest.raises(DeliveryError, match=r"non-ASCII letters before the @ \(no SMTPUTF8\)") as caught:
+        _send(message, smtp, recipients=["zoë@example.org"])
+    assert "email.security" not in caught.value.hint
+    assert smtp.received == []
+
+
+def test_every_recipient_greylisted_is_a_temporary_failure(message: Message, smtp: SmtpServer) -> None:
+    """450 to every RCPT says 'try later' (the digest stays pending), not 'check email.recipients'."""
+
+    async def greylist(server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        return "450 4.2.0 Greylisted, try again later"
+
+    smtp.handler.handle_RCPT = greylist  # type: ignore[method-assign]
+    with pytest.raises(DeliveryError, match=r"answered 450 to every recipient .*try later") as caught:
+        _send(message, smtp)
+    assert "email.recipients" not in caught.value.hint
+    assert smtp.received == []

@@ -8,7 +8,9 @@ read it from the environment; it never appears in an error or a log line.
 Addresses: `sender` and `recipients` may carry display names (`Zoë Lab <lab@example.org>`).
 The envelope (MAIL FROM, RCPT TO) gets the bare addresses (email.utils.getaddresses);
 the headers are written by the standard library's email policy, which encodes non-ASCII
-display names as RFC 2047 words, so no SMTPUTF8 is needed.
+display names as RFC 2047 words, and a non-ASCII domain (`lab@exämple.org`) goes out in
+its IDNA form (`lab@xn--exmple-cua.org`) in both, so no SMTPUTF8 is needed; only a non-ASCII
+local part needs it, and a server without it is refused with one line saying so.
 
 When is a message sent? When the server answered 250 to the end of DATA: what happens
 after (a 421 or a dropped connection at QUIT) does not undo it. `timeout` bounds the
@@ -30,6 +32,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 
@@ -54,8 +57,8 @@ def build(
     """The MIME message: headers, then the text part and its HTML alternative."""
     mail = EmailMessage()
     mail["Subject"] = message.subject
-    mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
+    mail["From"] = addresses([sender])[:1]
+    mail["To"] = addresses(recipients)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id(digest_key)
     mail["Auto-Submitted"] = "auto-generated"
@@ -67,17 +70,36 @@ def build(
 def bare_addresses(entries: Sequence[str]) -> list[str]:
     """The addresses of `entries` without display names: ["Zoë <a@b.org>"] -> ["a@b.org"].
 
+    A non-ASCII domain is written in its IDNA (ASCII) form, `lab@xn--exmple-cua.org`, which
+    every server takes; only a non-ASCII local part needs the server's SMTPUTF8.
     Raises DeliveryError naming an entry that holds no address.
     """
-    found: list[str] = []
+    return [address.addr_spec for address in addresses(entries)]
+
+
+def addresses(entries: Sequence[str]) -> list[Address]:
+    """`entries` ("Name <addr>" or "addr") as header Addresses, domains in IDNA form.
+
+    Raises DeliveryError naming an entry that holds no address or an unusable domain.
+    """
+    found: list[Address] = []
     for entry in entries:
-        parsed = [address for _name, address in getaddresses([entry]) if "@" in address]
+        parsed = [(name, address) for name, address in getaddresses([entry]) if "@" in address]
         if not parsed:
             raise DeliveryError(
                 f"email: {entry!r} is not an e-mail address",
                 hint="write addresses as lab@example.org or Name <lab@example.org>",
             )
-        found.extend(parsed)
+        for name, address in parsed:
+            local, _, domain = address.rpartition("@")
+            try:
+                domain = domain.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise DeliveryError(
+                    f"email: the domain of {entry!r} is not a valid domain name",
+                    hint="check email.sender and email.recipients",
+                ) from None
+            found.append(Address(display_name=name, username=local, domain=domain))
     return found
 
 
@@ -184,6 +206,13 @@ def _delivery_error(where: str, error: Exception) -> DeliveryError:
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         names = ", ".join(sorted(error.recipients))
+        codes = sorted({int(code) for code, _text in error.recipients.values()})
+        if all(400 <= code < 500 for code in codes):  # greylisting, a full mailbox: temporary
+            return DeliveryError(
+                f"email: {where} answered {', '.join(map(str, codes))} to every recipient ({names}),"
+                " try later; the digest stays pending",
+                hint="the next digest run sends it again; check the server's log if this persists",
+            )
         return DeliveryError(
             f"email: {where} refused every recipient ({names})", hint="check email.recipients"
         )
@@ -191,6 +220,11 @@ def _delivery_error(where: str, error: Exception) -> DeliveryError:
         return DeliveryError(
             f"email: {where} did not answer in time; the digest stays pending",
             hint="check the server; [email] timeout sets the wait (RFC 5321: 600 s)",
+        )
+    if isinstance(error, smtplib.SMTPNotSupportedError) and "SMTPUTF8" in str(error):
+        return DeliveryError(
+            f"email: {where} does not take addresses with non-ASCII letters before the @ (no SMTPUTF8)",
+            hint="use an ASCII address in email.sender and email.recipients (display names may be non-ASCII)",
         )
     if isinstance(error, smtplib.SMTPNotSupportedError | smtplib.SMTPHeloError):
         return DeliveryError(
