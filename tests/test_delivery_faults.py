@@ -13,9 +13,12 @@ import sys
 import time
 from collections.abc import Callable
 
+import pytest
+
 from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.config import Config
-from arxivwatch.jobs import digest, open_store
+from arxivwatch.errors import DeliveryError
+from arxivwatch.jobs import digest, open_store, status
 from arxivwatch.store import MIGRATIONS
 from smtp_server import SmtpServer
 from test_delivery import (
@@ -97,3 +100,28 @@ def test_a_schema_1_pending_digest_after_a_retrain_carries_every_recorded_paper(
     with open_store(cfg, clock) as store:
         assert store.pending_digests() == []
         assert sorted(store.sent_versions("email")) == [p.id for p in make_papers(5, D)]
+
+
+def test_papers_stored_while_a_channel_was_failing_for_weeks_are_not_lost(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """Mail refused for 20 days, papers stored on day 2: once the server is back, both digests carry all 8."""
+    cfg = make_config()
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(3, D))
+    smtp.handler.data_replies = ["451 4.3.0 try later"] * 21
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["email"], clock=clock)
+    clock.advance(24 * 3600)
+    store_papers(cfg, clock, make_papers(5, D, prefix="2607"))
+    for _day in range(20):  # every daily run retries the pending digest, refused again
+        with pytest.raises(DeliveryError):
+            digest.digest(cfg, channels=["email"], clock=clock)
+        clock.advance(24 * 3600)
+    assert status.collect(cfg, clock)["channels"]["email"]["waiting"] == 8
+    smtp.handler.data_replies.clear()
+    results = digest.digest(cfg, channels=["email"], clock=clock)
+    assert [(r.status, r.papers) for r in results] == [("sent", 3), ("sent", 5)]
+    assert sorted(i for mail in smtp.messages for i in mail_ids(mail)) == sorted(
+        p.id for p in make_papers(3, D) + make_papers(5, D, prefix="2607")
+    )

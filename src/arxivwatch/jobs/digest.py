@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
@@ -43,7 +43,7 @@ log = logging.getLogger("arxivwatch.digest")
 
 CHANNELS = ("email", "slack", "file", "stdout")
 SEND_LOCK_MARGIN = 60.0  # seconds a run waits for another's sends beyond its longest reply and Retry-After
-__all__ = ["CHANNELS", "DigestResult", "digest", "enabled_channels", "resend_pending"]
+__all__ = ["CHANNELS", "DigestResult", "digest", "enabled_channels", "offers_since", "resend_pending"]
 
 
 def enabled_channels(config: Config) -> list[str]:
@@ -117,6 +117,21 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     return results
 
 
+def offers_since(store: Store, channel: str, now: datetime, horizon_days: int) -> datetime:
+    """From when stored papers are candidates on `channel` (UTC instant).
+
+    `horizon_days` back from `now`, so a new channel, or one paused for longer, does not get
+    months of history; but never later than when the channel's last digest was recorded
+    while that digest is pending or went out within the horizon: papers stored while a
+    channel kept failing (for weeks) still reach it once it is back.
+    """
+    since = now - timedelta(days=horizon_days)
+    last = store.latest_recorded(channel)
+    if last is not None and (last.sent_at is None or last.sent_at >= since):
+        since = min(since, last.created_at)
+    return since
+
+
 def _sending(config: Config, store: Store, dry_run: bool) -> AbstractContextManager[None]:
     """The senders' lock for a run that records or sends (none for a dry run): a second process
     waits for the first to finish, then finds its digests sent, never sending one twice. The
@@ -180,7 +195,7 @@ class _Run:
         from arxivwatch import digest as selector
 
         cfg = self.config.digest
-        since = self.clock.now() - timedelta(days=cfg.horizon_days)
+        since = offers_since(self.store, channel, self.clock.now(), cfg.horizon_days)
         papers = self.store.candidates(channel, since)
         offered_before: dict[str, int] = {}
         if cfg.flag_updated:

@@ -94,11 +94,11 @@ def status(
 
 def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     """Per channel: the last digest, how many papers wait for it, the recipients refused."""
-    from arxivwatch.jobs.digest import enabled_channels
+    from arxivwatch.jobs.digest import enabled_channels, offers_since
 
-    since = now - timedelta(days=config.digest.horizon_days)
     report: dict[str, Any] = {}
     for channel in [c for c in enabled_channels(config) if c != "stdout"]:
+        since = offers_since(store, channel, now, config.digest.horizon_days)
         last = next((d for d in store.last_digests() if d.channel == channel), None)
         report[channel] = {
             "last_digest": None

@@ -144,6 +144,14 @@ class LedgerTables(Database):
         )
         return _row_digest(rows[0]) if rows else None
 
+    def latest_recorded(self, channel: str) -> DigestRecord | None:
+        """The digest of `channel` recorded last (pending or sent), or None."""
+        rows = self._rows(
+            _SELECT + " WHERE d.channel = ? ORDER BY d.created_at DESC LIMIT 1",
+            (channel,),
+        )
+        return _row_digest(rows[0]) if rows else None
+
     def last_digests(self) -> list[DigestRecord]:
         """The latest digest of each channel (by period start, then creation)."""
         rows = self._rows(
