@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -19,6 +20,7 @@ from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
 from arxivwatch.jobs import digest, open_store, status
+from arxivwatch.models import Paper
 from arxivwatch.store import MIGRATIONS
 from smtp_server import SmtpServer
 from test_delivery import (
@@ -56,11 +58,11 @@ def test_two_digest_processes_at_once_send_the_digest_once(
         assert store.pending_digests() == []
 
 
-def _schema_1_with_a_pending_digest(cfg: Config, count: int) -> None:
-    """A store as schema 1 left it: `count` papers of day D scored by an older model, and the
-    email digest of D pending (refused once) with all of them."""
-    papers = make_papers(count, D)
-    seen = "2026-06-10T05:30:00+00:00"
+def _schema_1(cfg: Config, papers: list[Paper], seen: str, digest_row: tuple[str, str, str | None]) -> None:
+    """A store as schema 1 left it: `papers` of day D first stored at `seen`, scored by an
+    older model, and the email digest of D (status, created_at, sent_at) with items `papers`
+    when pending, none when sent."""
+    status_, created, sent = digest_row
     cfg.db_path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(cfg.db_path) as raw:
         for statement in MIGRATIONS[0]:
@@ -78,11 +80,11 @@ def _schema_1_with_a_pending_digest(cfg: Config, count: int) -> None:
                 "INSERT INTO scores VALUES (?, '2026-01-01T00:00:00+00:00', 'segmentation', 0.9, '[]', ?)",
                 (p.id, seen),
             )
-        items = json.dumps([[p.id, 1] for p in papers])
+        items = json.dumps([[p.id, 1] for p in papers] if status_ == "pending" else [])
         raw.execute(
             "INSERT INTO digests VALUES ('day:2026-06-10:email', 'day', '2026-06-10', '2026-06-10',"
-            " 'email', 'pending', ?, ?, NULL, '')",
-            (items, seen),
+            " 'email', ?, ?, ?, ?, '')",
+            (status_, items, created, sent),
         )
 
 
@@ -91,7 +93,8 @@ def test_a_schema_1_pending_digest_after_a_retrain_carries_every_recorded_paper(
 ) -> None:
     """Upgrade, then the start-up resend with a model trained since: all 5 papers sent, none only marked."""
     cfg = make_config()
-    _schema_1_with_a_pending_digest(cfg, 5)
+    seen = "2026-06-10T05:30:00+00:00"
+    _schema_1(cfg, make_papers(5, D), seen, ("pending", seen, None))
     clock = FakeClock(MORNING)
     (result,) = digest.resend_pending(cfg, clock=clock)
     assert (result.status, result.papers) == ("sent", 5)
@@ -125,3 +128,16 @@ def test_papers_stored_while_a_channel_was_failing_for_weeks_are_not_lost(
     assert sorted(i for mail in smtp.messages for i in mail_ids(mail)) == sorted(
         p.id for p in make_papers(3, D) + make_papers(5, D, prefix="2607")
     )
+
+
+def test_late_papers_of_a_schema_1_store_reach_the_first_digest_after_the_upgrade(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """Schema 1 sent D's digest empty at 08:00, stored D's 20 papers at 09:00: all 20 go out once upgraded."""
+    cfg = make_config()
+    sent_at = "2026-06-10T08:00:00+00:00"
+    _schema_1(cfg, make_papers(20, D), "2026-06-10T09:00:00+00:00", ("sent", sent_at, sent_at))
+    clock = FakeClock(MORNING + timedelta(days=1))
+    (result,) = digest.digest(cfg, channels=["email"], clock=clock)
+    assert (result.status, result.papers) == ("sent", 20)
+    assert sorted(mail_ids(smtp.messages[0])) == [p.id for p in make_papers(20, D)]

@@ -76,11 +76,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         version INTEGER NOT NULL, digest_key TEXT NOT NULL REFERENCES digests (key),
         PRIMARY KEY (channel, paper_id, version))""",
         "CREATE INDEX offers_by_digest ON offers (digest_key)",
-        # Schema 1 chose by announcement date: what a recorded digest's period held counts
-        # as offered by it (sent) or claimed by it (pending), and so do the items it carried.
+        # Schema 1 chose by announcement date: what a recorded digest's period held when it
+        # was recorded counts as offered by it (sent) or claimed by it (pending), and so do
+        # the items it carried. A paper of its period stored after it (late) was never looked
+        # at: it stays a candidate, for the next digest.
         """INSERT OR IGNORE INTO offers SELECT d.channel, p.id, p.version, d.key
         FROM digests d JOIN papers p ON p.announced BETWEEN d.start AND d."end"
-        AND p.announce_type IN ('new', 'cross', '')""",
+        AND p.announce_type IN ('new', 'cross', '')
+        AND julianday(p.first_seen) <= julianday(d.created_at)""",
         """INSERT OR IGNORE INTO offers SELECT d.channel, json_extract(j.value, '$[0]'),
         json_extract(j.value, '$[1]'), d.key FROM digests d, json_each(d.items) j""",
         # schema 1 kept a pending Slack digest's progress in kv
