@@ -22,6 +22,7 @@ from arxivwatch.errors import DeliveryError
 from arxivwatch.jobs import digest, open_store, status
 from arxivwatch.models import Paper
 from arxivwatch.store import MIGRATIONS
+from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
 from test_delivery import (
     MORNING,
@@ -141,3 +142,26 @@ def test_late_papers_of_a_schema_1_store_reach_the_first_digest_after_the_upgrad
     (result,) = digest.digest(cfg, channels=["email"], clock=clock)
     assert (result.status, result.papers) == ("sent", 20)
     assert sorted(mail_ids(smtp.messages[0])) == [p.id for p in make_papers(20, D)]
+
+
+def test_slack_max_wait_bounds_the_waits_of_a_whole_run(
+    make_config: Callable[..., Config], slack: SlackEmulator
+) -> None:
+    """A run resuming a pending digest (waiting 200 s) and then sending the next has 100 s left, not 300."""
+    cfg = make_config("max_wait = 300\n", top_n=60)
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(60, D))
+    slack.fail("ratelimited", times=1, retry_after=1000, after=1)  # message 2 of 2: past max_wait
+    with pytest.raises(DeliveryError, match="max_wait"):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    clock.advance(24 * 3600)
+    store_papers(cfg, clock, make_papers(3, D, prefix="2607"))
+    slack.fail("ratelimited", times=1, retry_after=200)  # the resumed message 2, then accepted
+    slack.fail("ratelimited", times=1, retry_after=200, after=1)  # the next digest's only message
+    clock.sleeps.clear()
+    with pytest.raises(DeliveryError, match=r"rate limited past \[slack\] max_wait \(100 s\)"):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    assert clock.sleeps == [200]
+    assert len(slack.messages) == 2
+    with open_store(cfg, clock) as store:
+        assert [d.key for d in store.pending_digests("slack")] == ["day:2026-06-11:slack"]

@@ -31,7 +31,7 @@ from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivwatchError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
 from arxivwatch.jobs.learn import model_id, score_new, thresholds
-from arxivwatch.jobs.send import DigestResult, deliver, sent_day, why_empty
+from arxivwatch.jobs.send import DigestResult, WaitBudget, deliver, sent_day, why_empty
 from arxivwatch.models import Digest, DigestItem, digest_key
 
 if TYPE_CHECKING:
@@ -82,10 +82,11 @@ def digest(
     model = load_model(config)
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []
+    budget = WaitBudget(config.slack.max_wait)  # one run's Slack waits, all digests together
     with open_store(config, clock) as store, _sending(config, store, dry_run):
         score_new(store, model)
         for channel in channels or enabled_channels(config):
-            run = _Run(config, store, model, clock, period, start, end)
+            run = _Run(config, store, model, clock, period, start, end, budget)
             try:
                 done = run.channel(channel, dry_run, out)
             except DeliveryError as e:
@@ -110,10 +111,11 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     (the daemon calls this on start). Raises the first failure; later ones stay pending."""
     clock = clock or SystemClock()
     results = []
+    budget = WaitBudget(config.slack.max_wait)
     with open_store(config, clock) as store, _sending(config, store, dry_run=False):
         for record in store.pending_digests():
             record = _frozen(config, store, record)
-            results.append(deliver(config, store, record, clock))
+            results.append(deliver(config, store, record, clock, budget))
     return results
 
 
@@ -145,10 +147,18 @@ class _Run:
     """One digest run's shared values, for one channel at a time."""
 
     def __init__(
-        self, config: Config, store: Store, model: Model, clock: Clock, period: str, start: date, end: date
+        self,
+        config: Config,
+        store: Store,
+        model: Model,
+        clock: Clock,
+        period: str,
+        start: date,
+        end: date,
+        budget: WaitBudget,
     ) -> None:
         self.config, self.store, self.model, self.clock = config, store, model, clock
-        self.period, self.start, self.end = period, start, end
+        self.period, self.start, self.end, self.budget = period, start, end, budget
 
     def channel(self, channel: str, dry_run: bool, out: IO[str]) -> list[DigestResult]:
         """Pending digests first, then this period's; a DeliveryError leaves the rest for later."""
@@ -164,8 +174,10 @@ class _Run:
                     key, channel, status, built.count, line=f"{channel}: {status}, {built.count} papers"
                 )
             ]
-        results = [deliver(self.config, self.store, _frozen(self.config, self.store, r), self.clock)
-                   for r in self.store.pending_digests(channel)]  # fmt: skip
+        results = [
+            deliver(self.config, self.store, _frozen(self.config, self.store, r), self.clock, self.budget)
+            for r in self.store.pending_digests(channel)
+        ]
         if any(r.key == key for r in results):
             return results
         record = self.store.get_digest(key)
@@ -188,7 +200,7 @@ class _Run:
         if not recorded or frozen is None:  # another process recorded it meanwhile: it sends it
             line = f"{channel}: recorded by another run for {self.start.isoformat()}"
             return [*results, DigestResult(key, channel, "already sent", 0, line=line)]
-        return [*results, deliver(self.config, self.store, frozen, self.clock)]
+        return [*results, deliver(self.config, self.store, frozen, self.clock, self.budget)]
 
     def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
         """The channel's digest from its candidates, and the (id, version) of every paper it offers."""

@@ -46,11 +46,21 @@ class DigestResult:
     line: str = ""
 
 
-def deliver(config: Config, store: Store, record: DigestRecord, clock: Clock) -> DigestResult:
+@dataclass
+class WaitBudget:
+    """Seconds of Slack Retry-After one run may still wait, shared by all its digests."""
+
+    seconds: float
+
+
+def deliver(
+    config: Config, store: Store, record: DigestRecord, clock: Clock, budget: WaitBudget | None = None
+) -> DigestResult:
     """Send the frozen content of a pending `record` on its channel and mark it sent.
 
-    Raises DeliveryError (the digest stays pending, with its progress) when the channel
-    did not accept it.
+    `budget` is the run's Slack wait budget (default: a fresh `[slack] max_wait`), spent in
+    place. Raises DeliveryError (the digest stays pending, with its progress) when the
+    channel did not accept it.
     """
     if record.message is None:
         raise DeliveryError(f"digest {record.key} has no frozen content", hint="this is a bug")
@@ -62,7 +72,7 @@ def deliver(config: Config, store: Store, record: DigestRecord, clock: Clock) ->
         detail = receipt.detail + (f"; refused: {', '.join(refused)}" if refused else "")
         store.mark_sent(record.key, detail, refused)
     elif record.channel == "slack":
-        receipt = _slack(config, store, record, message, clock)
+        receipt = _slack(config, store, record, message, clock, budget or WaitBudget(config.slack.max_wait))
         store.mark_sent(record.key, receipt.detail)
     elif record.channel == "file":
         from arxivwatch.deliver import file
@@ -133,8 +143,11 @@ def _email(config: Config, record: DigestRecord, message: Message) -> Receipt:
     )
 
 
-def _slack(config: Config, store: Store, record: DigestRecord, message: Message, clock: Clock) -> Receipt:
-    """Post the messages not yet accepted, committing each acceptance before the next post."""
+def _slack(
+    config: Config, store: Store, record: DigestRecord, message: Message, clock: Clock, budget: WaitBudget
+) -> Receipt:
+    """Post the messages not yet accepted, committing each acceptance before the next post;
+    the time the posts took (their Retry-After waits) comes off `budget`."""
     from arxivwatch.deliver import slack
 
     cfg = config.slack
@@ -151,16 +164,20 @@ def _slack(config: Config, store: Store, record: DigestRecord, message: Message,
         stamps.append(ts)
         store.record_progress(record.key, count, ",".join(s for s in stamps if s))
 
-    receipt = slack.send(
-        message,
-        digest_key=record.key,
-        channel=cfg.channel,
-        token=token,
-        webhook_url=webhook,
-        api_url=cfg.api_url,
-        clock=clock,
-        already_sent=record.progress,
-        max_wait=cfg.max_wait,
-        on_accepted=accepted,
-    )
+    started = clock.now()
+    try:
+        receipt = slack.send(
+            message,
+            digest_key=record.key,
+            channel=cfg.channel,
+            token=token,
+            webhook_url=webhook,
+            api_url=cfg.api_url,
+            clock=clock,
+            already_sent=record.progress,
+            max_wait=budget.seconds,
+            on_accepted=accepted,
+        )
+    finally:
+        budget.seconds = max(budget.seconds - (clock.now() - started).total_seconds(), 0.0)
     return Receipt(receipt.channel, receipt.digest_key, receipt.accepted_at, ",".join(stamps), receipt.extra)
