@@ -13,9 +13,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
@@ -165,3 +167,24 @@ def test_slack_max_wait_bounds_the_waits_of_a_whole_run(
     assert len(slack.messages) == 2
     with open_store(cfg, clock) as store:
         assert [d.key for d in store.pending_digests("slack")] == ["day:2026-06-11:slack"]
+
+
+def test_the_start_up_resend_leaves_a_turned_off_channel_alone(
+    make_config: Callable[..., Config], slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack refused, then turned off (token gone): the start-up resend posts nothing there, fails nothing."""
+    cfg = make_config()
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(4, D))
+    slack.fail("invalid_auth", times=1)
+    with pytest.raises(DeliveryError, match="invalid_auth"):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    text = Path(cfg.source).read_text(encoding="utf-8")
+    Path(cfg.source).write_text(text.replace("[slack]\nenabled = true", "[slack]\nenabled = false"))
+    off = config_io.load(cfg.source, env={})
+    assert not off.slack.enabled
+    assert digest.resend_pending(off, clock=clock) == []
+    assert slack.messages == [] and len(slack.requests) == 1
+    with open_store(cfg, clock) as store:
+        assert [d.key for d in store.pending_digests()] == ["day:2026-06-10:slack"]

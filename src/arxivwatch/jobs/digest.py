@@ -108,12 +108,15 @@ def digest(
 
 def resend_pending(config: Config, *, clock: Clock | None = None) -> list[DigestResult]:
     """Send the digests left pending by a crash or a refused send, exactly as recorded
-    (the daemon calls this on start). Raises the first failure; later ones stay pending."""
+    (the daemon calls this on start), on the channels the configuration enables: a channel
+    turned off keeps its pending digests until it is turned on again. Raises the first
+    failure; later ones stay pending."""
     clock = clock or SystemClock()
     results = []
     budget = WaitBudget(config.slack.max_wait)
     with open_store(config, clock) as store, _sending(config, store, dry_run=False):
-        for record in store.pending_digests():
+        enabled = enabled_channels(config)
+        for record in [r for r in store.pending_digests() if r.channel in enabled]:
             record = _frozen(config, store, record)
             results.append(deliver(config, store, record, clock, budget))
     return results
