@@ -75,7 +75,7 @@ class DigestConfig:
     templates: str = ""
     folder: str = ""  # where the file channel writes; "" = <data dir>/digests
     flag_updated: bool = False  # offer a new version of an already-offered paper again, flagged "updated"
-    horizon_days: int = 14  # a digest offers papers stored in the last horizon_days days, not older
+    horizon_days: int = 14  # how far back a channel's first digest (or one after a pause) reaches
 
 
 @dataclass(frozen=True)
