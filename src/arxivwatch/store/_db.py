@@ -269,7 +269,7 @@ class Database:
         processes (two `digest` runs, or one and the daemon) never send the same digest twice.
 
         Waits up to `wait` seconds (real time: the holder is another process) for a holder to
-        finish, then raises AlreadyRunning naming its pid.
+        finish, then raises StoreError naming its pid.
         """
         lock_path = self.path.with_name(self.path.name + ".send.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -282,7 +282,7 @@ class Database:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                        raise AlreadyRunning(
+                        raise StoreError(  # exit 1: transient, unlike AlreadyRunning's 2
                             f"another arxivwatch (pid {holder}) has been sending digests on {self.path}"
                             f" for over {wait:g} s",
                             hint="let it finish (its digests are not sent twice), then run digest again",
