@@ -143,6 +143,28 @@ def scoring(model: Model, papers: Sequence[Paper], repeats: int) -> tuple[list[F
     return figures, {"papers": len(papers), "max_decision_difference_vs_bare": drift}
 
 
+def workers(model: Model, papers: Sequence[Paper], repeats: int) -> tuple[list[Figure], dict[str, Any]]:
+    """Scorer.score in one process against two worker processes, with the machine's load:
+    on 2 cores the second worker only pays when the other core is free."""
+    import os
+
+    from arxivwatch import score
+
+    one, two, loads = [], [], []
+    for _ in range(repeats):
+        loads.append(os.getloadavg()[0])
+        one.append(timed(lambda: _score_once(lambda m: score.Scorer(m, workers=1), model, papers)))
+        two.append(timed(lambda: _score_once(lambda m: score.Scorer(m, workers=2), model, papers)))
+    n = f"score {len(papers):,} x {len(model.profiles)}"
+    figures = [
+        Figure(f"{n}: one process", "s", tuple(one)),
+        Figure(f"{n}: two worker processes", "s", tuple(two), 1.0),
+        Figure("score: two workers / one process, same repeat", "x", _ratios(two, one)),
+        Figure("score: load average (1 min) before each repeat", "load", tuple(loads)),
+    ]
+    return figures, {"cores": os.cpu_count(), "load_before_each_repeat": [round(x, 2) for x in loads]}
+
+
 def model_load(path: Path, repeats: int) -> Figure:
     """Loading the saved model, as every scoring command does first."""
     from arxivwatch import model as model_io

@@ -1,6 +1,7 @@
 """Speed, memory, polling cost and ranking quality of arxivwatch, measured side by side.
 
-    python bench/run.py [--quick] [--no-quality] [--out bench/results.json]
+    python bench/run.py [--quick] [--no-quality] [--history SIZES | --no-history] [--history-only]
+                        [--out bench/results.json]
 
 Offline and self-contained (loopback servers, bundled and recorded data); a few minutes on a
 2-core machine. Prints one table and writes bench/results.json with the machine it ran on.
@@ -17,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ class Plan:
     background: int = 20_000
     papers: int = 10_000
     quality: bool = True
+    history: tuple[int, ...] = (1_000, 10_000, 100_000, 300_000)  # stored papers; () skips
+    history_only: bool = False
 
 
 def _section(title: str, run: Callable[[], tuple[list[Figure], dict[str, Any]]]) -> tuple[list[Figure], Any]:
@@ -48,6 +51,7 @@ def _section(title: str, run: Callable[[], tuple[list[Figure], dict[str, Any]]])
 
 def measure(plan: Plan) -> dict[str, Any]:
     """Run every section; the figures in table order and the details by section."""
+    import _history
     import _learning
     import _polling
     import _rendering
@@ -60,6 +64,9 @@ def measure(plan: Plan) -> dict[str, Any]:
         more, details[key] = _section(title, run)
         figures.extend(more)
 
+    if plan.history_only:
+        add("history", "history", lambda: _history.history(plan.history))
+        return {"figures": figures, "details": details, "quality": [], "quality_table": ""}
     add("cold_start", "cold start", lambda: _startup.cold_start(plan.startup_repeats))
     folder, model_path = _learning.temp_model_path()
     with folder:
@@ -74,8 +81,11 @@ def measure(plan: Plan) -> dict[str, Any]:
         papers = _workload.score_papers(plan.papers)
         add("model_load", "model load", lambda: ([_learning.model_load(model_path, plan.repeats)], {}))
         add("scoring", "scoring", lambda: _learning.scoring(model, papers, plan.repeats))
+        add("workers", "one worker vs two", lambda: _learning.workers(model, papers, plan.repeats))
         add("rendering", "rendering", lambda: _rendering.rendering(model, plan.repeats))
     add("polling", "polling", lambda: _polling.polling(plan.repeats))
+    if plan.history:
+        add("history", "history", lambda: _history.history(plan.history))
     quality: list[dict[str, Any]] = []
     table = ""
     if plan.quality:
@@ -129,15 +139,33 @@ def report(result: dict[str, Any], machine: dict[str, Any], began: datetime, pla
     }
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (for trying the script out)")
     parser.add_argument("--no-quality", action="store_true", help="skip the ranking-quality table")
-    parser.add_argument("--out", type=Path, default=_workload.BENCH / "results.json")
+    parser.add_argument(
+        "--out", type=Path, help="default: bench/results.json (history only: bench/results-history.json)"
+    )
+    parser.add_argument(
+        "--history",
+        type=_sizes,
+        default=Plan.history,
+        metavar="SIZES",
+        help="stored papers of the history table, comma-separated (default: 1000,10000,100000,300000)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="skip the history table")
+    parser.add_argument("--history-only", action="store_true", help="only the history table")
     args = parser.parse_args(argv)
-    plan = Plan(quality=not args.no_quality)
+    history = () if args.no_history else args.history
+    plan = Plan(quality=not args.no_quality, history=history, history_only=args.history_only)
     if args.quick:
-        plan = Plan(repeats=2, startup_repeats=3, train_repeats=1, quality=not args.no_quality)
+        plan = replace(plan, repeats=2, startup_repeats=3, train_repeats=1)
+    if args.out is None:
+        args.out = _workload.BENCH / ("results-history.json" if args.history_only else "results.json")
     began = datetime.now(UTC)
     machine = _workload.machine()
     result = measure(plan)

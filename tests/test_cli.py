@@ -14,7 +14,7 @@ from arxivwatch.cli import build_parser, main
 from conftest import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = ["demo", "train", "poll", "digest", "run", "score", "lists show", "status"]
+COMMANDS = ["demo", "train", "poll", "digest", "run", "score", "lists show", "status", "prune"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -183,8 +183,9 @@ def test_scores_and_unscored(store: Store) -> None:
     store.save_scores("m1", [Score("2411.00001", "segmentation", 0.8, ("unet",))])
     found = store.scores_for(["2411.00001", "2411.00002"], "m1")
     assert found == {"2411.00001": {"segmentation": Score("2411.00001", "segmentation", 0.8, ("unet",))}}
-    assert [p.id for p in store.unscored("m1")] == ["2411.00002"]
-    assert len(store.unscored("m2")) == 2
+    since = store.clock.now()
+    assert [p.id for p in store.unscored("m1", since)[0]] == ["2411.00002"]
+    assert store.unscored("m1", since + timedelta(seconds=1)) == ([], None)
 
 
 def test_metadata_cache(store: Store) -> None:

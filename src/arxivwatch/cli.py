@@ -92,6 +92,24 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prune(args: argparse.Namespace) -> int:
+    """Delete the papers not seen for [storage] keep_days (stored or seen again longer
+    ago), with their scores and version history, except those a pending digest holds;
+    --vacuum then compacts the database file. The daemon prunes after every scheduled poll."""
+    from arxivwatch.jobs import retention
+
+    outcome = retention.prune(_config(args), vacuum=args.vacuum)
+    if outcome.before is None:
+        print("Nothing pruned: [storage] keep_days = 0 keeps every paper.")
+    else:
+        print(
+            f"Pruned {outcome.deleted} paper(s) not seen since {outcome.before.date()}"
+            f" ({outcome.kept} kept for pending digests)."
+        )
+    print(f"Database: {outcome.size_before / 1e6:.1f} MB -> {outcome.size_after / 1e6:.1f} MB.")
+    return 0
+
+
 def _cmd_lists_show(args: argparse.Namespace) -> int:
     """Print the entries parsed from one curated list (a file or a URL), one JSON
     object per line: arxiv_id, title, urls, year, venue, section, text, source. A
@@ -223,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--input", default="-", metavar="FILE", help="JSON lines to score, or - for stdin (default)"
     )
+
+    p = add("prune", _cmd_prune)
+    p.add_argument("--vacuum", action="store_true", help="then compact the database file (VACUUM)")
 
     lists = sub.add_parser(
         "lists", help="Inspect curated lists.", description="Inspect curated lists.", parents=[sub_common]

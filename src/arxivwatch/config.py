@@ -50,6 +50,7 @@ class ArxivConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = ""  # "" = the platform's user data dir / arxivwatch.db
+    keep_days: int = 365  # papers not seen for longer are pruned; 0 keeps every paper
 
 
 @dataclass(frozen=True)
@@ -396,6 +397,12 @@ def _validate(config: Config) -> None:
             f"{src}: [digest] horizon_days must be between 1 and {MAX_HORIZON_DAYS}, "
             f"got {config.digest.horizon_days}",
             hint="fix its value (days of stored papers a digest may offer; default 14)",
+        )
+    if config.storage.keep_days != 0 and config.storage.keep_days < config.digest.horizon_days:
+        raise ConfigError(
+            f"{src}: [storage] keep_days ({config.storage.keep_days}) is shorter than"
+            f" [digest] horizon_days ({config.digest.horizon_days})",
+            hint="keep papers at least as long as a digest may still offer them, or 0 to keep all",
         )
     _check_seconds(src, "email", "timeout", config.email.timeout, low=1.0)
     _check_seconds(src, "slack", "max_wait", config.slack.max_wait, low=0.0)

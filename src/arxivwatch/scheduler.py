@@ -116,8 +116,13 @@ class Runner:
     # the jobs
 
     def scheduled_poll(self) -> None:
-        """The poll job: a backfill when polls were missed for days, else the feed."""
+        """The poll job: a backfill when polls were missed for days, else the feed; then
+        retention's prune of papers older than [storage] keep_days."""
         self.step("poll", "poll", self._poll)
+        from arxivwatch.jobs import retention
+
+        if self.config.storage.keep_days:
+            self.step("prune", "prune", lambda: retention.prune(self.config, clock=self.clock))
 
     def scheduled_digest(self) -> None:
         self.step("digest", "digest", self._digest)

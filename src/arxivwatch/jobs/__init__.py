@@ -2,7 +2,8 @@
 
 Each job is a plain function taking the Config (and a Clock where time matters), so the
 CLI and the scheduler stay thin and tests call jobs directly. Split by job, never by layer:
-`learn` (lists, train, score, demo), `poll`, `digest` (and `send`, its delivery half), `status`.
+`learn` (lists, train, score, demo), `scoring` (stored papers), `poll`, `digest` (and `send`,
+its delivery half), `retention` (prune), `status`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivwatchError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
-from arxivwatch.jobs.learn import model_id, score_new, thresholds
+from arxivwatch.jobs.scoring import model_id, score_new, thresholds
 from arxivwatch.jobs.send import DigestResult, WaitBudget, deliver, sent_day, why_empty
 from arxivwatch.models import Digest, DigestItem, digest_key
 

@@ -1,4 +1,6 @@
-"""Jobs on the learning side: show a list, train, score JSON lines, and the offline demo."""
+"""Jobs on the learning side: show a list, train, score JSON lines, and the offline demo.
+
+Scoring stored papers (poll, digest) lives in jobs/scoring.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ListError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store
-from arxivwatch.models import CuratedEntry, Digest, Paper, Profile, Score
+from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
 from arxivwatch.progress import Progress
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ TOP_UP_BELOW = 3_000  # while the store holds fewer papers, the bundled feed's p
 QUALITY_FLOOR = 0.5  # cross-validated average precision under which `train` says what to do
 RECOVERY_FLOOR = 0.9  # a list whose entries cover fewer of the arXiv ids it mentions is warned about
 LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
-SCORE_BATCH = 5_000  # papers scored between progress updates (large enough for the worker pool)
 T = TypeVar("T")
 
 
@@ -126,32 +127,6 @@ def score_lines(config: Config, source: str, out: IO[str] | None = None) -> int:
     return count
 
 
-def score_new(store: Store, model: Model) -> int:
-    """Score the stored papers the current model has not scored yet; returns how many."""
-    from arxivwatch.score import Scorer
-
-    papers = store.unscored(model_id(model))
-    if not papers:
-        return 0
-    scores: list[Score] = []
-    with Scorer(model) as scorer, Progress("scoring", len(papers), unit="papers") as progress:
-        for batch in _chunks(papers, SCORE_BATCH):
-            scores.extend(s for per in scorer.score(batch) for s in per.values())
-            progress.advance(len(batch))
-    store.save_scores(model_id(model), scores)
-    return len(papers)
-
-
-def model_id(model: Model) -> str:
-    return model.trained_at.isoformat()
-
-
-def thresholds(model: Model, min_score: float | None) -> dict[str, float]:
-    """Each trained profile's threshold: the configured min_score when set, else the model's
-    (the profile's own override, else the one cross-validation chose)."""
-    return {p.name: model.threshold(p.name) if min_score is None else min_score for p in model.profiles}
-
-
 def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | None = None) -> Digest:
     """Train on the bundled lists, score the bundled feed, write and print the digest.
 
@@ -165,6 +140,7 @@ def demo(out_dir: Path, *, profile_names: Sequence[str] = (), out: IO[str] | Non
     from arxivwatch.arxiv.parse import parse_feed
     from arxivwatch.config import DigestConfig
     from arxivwatch.deliver import file as file_channel
+    from arxivwatch.jobs.scoring import thresholds
     from arxivwatch.score import Scorer
 
     profiles = _profiles(None, profile_names)

@@ -167,11 +167,11 @@ def _with_announced(paper: Paper) -> Paper:
 
 
 def _score(store: Store, config: Config) -> int:
-    from arxivwatch.jobs.learn import score_new
+    from arxivwatch.jobs.scoring import score_new
 
     try:
         model = load_model(config)
     except ModelError as e:
         log.warning("papers stored but not scored: %s", e)
         return 0
-    return score_new(store, model)
+    return score_new(store, model, config.digest.horizon_days)

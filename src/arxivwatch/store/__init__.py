@@ -1,7 +1,8 @@
 """The store: the only code that touches the database (SQLite, WAL mode).
 
 What it keeps: papers (one row per arXiv id, the latest version, plus a version
-history), scores per model, an arXiv metadata cache for training, poll runs, the
+history), scores of the current model only (older models' scores are deleted in the
+transaction that makes a new one current), an arXiv metadata cache for training, poll runs, the
 feed's conditional-GET state, the digest ledger (pending, then sent, each digest with
 its frozen content and the papers it offered on its channel), job heartbeats and a
 small key/value table.
@@ -14,7 +15,8 @@ daemon, so two of them never share a database.
 Layout: `_db` holds the connection, the schema and its migrations, transactions and
 the daemon's lock; `papers` the tables a poll fills (papers, scores, metadata cache,
 polls, feed state); `ledger` what the jobs record (digests, heartbeats, key/value);
-`offers` what each channel was offered, and so what its next digest holds.
+`offers` what each channel was offered, and so what its next digest holds;
+`retention` pruning old papers and VACUUM.
 `Store` is those table groups in one class; no module outside this package imports
 sqlite3.
 """
@@ -25,9 +27,10 @@ from arxivwatch.store._db import MIGRATIONS
 from arxivwatch.store.ledger import DigestRecord, LedgerTables
 from arxivwatch.store.offers import OfferTables
 from arxivwatch.store.papers import NEW_TYPES, PaperTables, PollRun, UpsertResult
+from arxivwatch.store.retention import PruneResult, RetentionTables
 
-__all__ = ["MIGRATIONS", "NEW_TYPES", "DigestRecord", "PollRun", "Store", "UpsertResult"]
+__all__ = ["MIGRATIONS", "NEW_TYPES", "DigestRecord", "PollRun", "PruneResult", "Store", "UpsertResult"]
 
 
-class Store(PaperTables, LedgerTables, OfferTables):
+class Store(PaperTables, LedgerTables, OfferTables, RetentionTables):
     """The database at `path`; use as a context manager. Safe to share between threads."""

@@ -91,6 +91,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         WHERE kv.key = 'slack-progress:' || digests.key) WHERE status = 'pending'
         AND EXISTS (SELECT 1 FROM kv WHERE kv.key = 'slack-progress:' || digests.key)""",
     ),
+    # 3: years of history: every recurring query an index range, not a scan (tests/test_history.py).
+    (
+        # (announced, id): the newest N for training and a period's papers in index order, no
+        # sort; (last_seen, id): the horizon's unscored papers and retention's oldest.
+        "DROP INDEX IF EXISTS papers_by_announced",
+        "CREATE INDEX IF NOT EXISTS papers_by_announced_id ON papers (announced, id)",
+        "CREATE INDEX IF NOT EXISTS papers_by_last_seen ON papers (last_seen, id)",
+        "CREATE INDEX IF NOT EXISTS offers_by_paper ON offers (paper_id)",
+        # a channel's sent versions without reading the table
+        "DROP INDEX IF EXISTS deliveries_by_channel",
+        "CREATE INDEX IF NOT EXISTS deliveries_by_channel_version ON deliveries (channel, paper_id, version)",
+        "CREATE INDEX IF NOT EXISTS digests_by_status ON digests (status, start, created_at)",
+        "CREATE INDEX IF NOT EXISTS digests_by_channel ON digests (channel, start, created_at)",
+    ),
 )
 
 

@@ -128,6 +128,16 @@ class LedgerTables(Database):
         )
         return [_row_digest(row) for row in rows]
 
+    def pending_paper_ids(self) -> set[str]:
+        """The ids of every paper a pending digest shows or claims (retention keeps them, and
+        scoring scores them: a schema-1 digest is rendered from its items)."""
+        claimed = self._rows(
+            "SELECT o.paper_id FROM digests d JOIN offers o ON o.digest_key = d.key"
+            " WHERE d.status = 'pending'"
+        )
+        shown = {paper_id for record in self.pending_digests() for paper_id, _version in record.items}
+        return shown | {str(r[0]) for r in claimed}
+
     def sent_versions(self, channel: str) -> dict[str, int]:
         """paper id -> highest version sent on this channel."""
         rows = self._rows(

@@ -1,0 +1,103 @@
+"""Scoring stored papers: lazily, and only what a digest can still offer.
+
+A digest offers the papers stored within [digest] horizon_days (jobs.digest), so after a
+retrain the new model scores those (by last_seen, so new versions count; one day of
+slack), plus the papers a pending digest of schema 1 still renders from, in bounded
+batches, never the whole history; the store keeps the current model's scores only.
+Older papers are never offered again, so they are not scored (`arxivwatch score` scores
+any paper on demand). Poll and digest call score_new; the demo and the digest job use
+thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from itertools import chain
+from typing import TYPE_CHECKING
+
+from arxivwatch.config import DigestConfig
+
+if TYPE_CHECKING:
+    from arxivwatch.model import Model
+    from arxivwatch.models import Paper, Score
+    from arxivwatch.store import Store
+
+log = logging.getLogger("arxivwatch.score")
+
+READ_BATCH = 1_000  # papers read from the store at a time
+SAVE_BATCH = 6_000  # scores (papers x profiles) written per transaction
+
+
+def model_id(model: Model) -> str:
+    """The id scores are stored under: the model's training time, ISO 8601 (sorts in time order)."""
+    return model.trained_at.isoformat()
+
+
+def thresholds(model: Model, min_score: float | None) -> dict[str, float]:
+    """Each trained profile's threshold: the configured min_score when set, else the model's
+    (the profile's own override, else the one cross-validation chose)."""
+    return {p.name: model.threshold(p.name) if min_score is None else min_score for p in model.profiles}
+
+
+def horizon_start(now: datetime, horizon_days: int) -> datetime:
+    """The earliest storing time a digest made now can still offer, with a day of slack."""
+    return now - timedelta(days=horizon_days + 1)
+
+
+def score_new(store: Store, model: Model, horizon_days: int = DigestConfig.horizon_days) -> int:
+    """Score what the model has not scored yet among the papers stored (or seen again)
+    within `horizon_days` of now (the store's clock) and those pending digests hold;
+    returns how many papers were scored.
+
+    Makes the model current first, which deletes older models' scores; when the store's
+    current model is newer than this one (a job that loaded the model before a retrain),
+    nothing is scored. Memory is bounded by READ_BATCH and SAVE_BATCH, whatever the
+    history; the worker processes exit when it returns.
+    """
+    from arxivwatch.progress import Progress
+    from arxivwatch.score import PIPELINE_BATCH, Scorer
+
+    current = model_id(model)
+    if not store.use_model(current):
+        log.warning("not scoring: the store holds scores of a newer model than this one (%s)", current)
+        return 0
+    since = horizon_start(store.clock.now(), horizon_days)
+    papers = _unscored(store, current, since)
+    first = next(papers, None)
+    pending = _pending_unscored(store, current)
+    if first is None and not pending:
+        return 0  # the usual digest: nothing new, no scorer to build
+    count = 0
+    scores: list[Score] = []
+    with Scorer(model) as scorer, Progress("scoring", None, unit="papers") as progress:
+        for _paper, per_profile in scorer.stream(chain([first] if first else [], papers), PIPELINE_BATCH):
+            scores.extend(per_profile.values())
+            count += 1
+            progress.advance()
+            if len(scores) >= SAVE_BATCH:
+                store.save_scores(current, scores)
+                scores = []
+        if pending:
+            scores.extend(s for per in scorer.score(pending) for s in per.values())
+    store.save_scores(current, scores)
+    return count + len(pending)
+
+
+def _unscored(store: Store, current: str, since: datetime) -> Iterator[Paper]:
+    """The horizon's unscored papers, read READ_BATCH at a time in (last_seen, id) order."""
+    after: tuple[str, str] | None = None
+    while True:
+        batch, after = store.unscored(current, since, after=after, limit=READ_BATCH)
+        if not batch:
+            return
+        yield from batch
+
+
+def _pending_unscored(store: Store, current: str) -> list[Paper]:
+    """The papers pending digests hold that the model has not scored (a schema-1 digest
+    left pending across a retrain renders from them); a handful at most."""
+    ids = sorted(store.pending_paper_ids())
+    scored = store.scores_for(ids, current)
+    return [p for p in map(store.get_paper, (i for i in ids if i not in scored)) if p is not None]

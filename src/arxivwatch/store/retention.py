@@ -1,0 +1,70 @@
+"""Retention: deleting papers not seen for the configured age, and compacting the file."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from arxivwatch.store._db import Database
+
+PRUNE_BATCH = 2_000  # papers deleted per transaction: the daemon's other work never waits long
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one prune did: papers deleted, papers old enough but kept for a pending digest."""
+
+    deleted: int
+    kept: int
+
+
+class RetentionTables(Database):
+    """Store's methods for pruning old papers and vacuuming the database."""
+
+    def prune_papers(self, before: datetime, *, keep: Collection[str] = ()) -> PruneResult:
+        """Delete the papers last stored or seen before `before` (a paper a poll sees again,
+        a new version, is kept as new), with their version history, scores and channel
+        offers, except the ids in `keep`.
+
+        Batches of PRUNE_BATCH papers, one transaction each, walked in (last_seen, id)
+        order from the oldest: an index range, never a scan of the history. The digests
+        themselves (frozen content) and the metadata cache are kept.
+        """
+        deleted = kept = 0
+        after: tuple[str, str] | None = None
+        while True:
+            start = "last_seen < ?" if after is None else "(last_seen, id) > (?, ?) AND last_seen < ?"
+            params = (before.isoformat(),) if after is None else (*after, before.isoformat())
+            rows = self._rows(
+                f"SELECT last_seen, id FROM papers WHERE {start} ORDER BY last_seen, id LIMIT ?",
+                (*params, PRUNE_BATCH),
+            )
+            if not rows:
+                return PruneResult(deleted, kept)
+            after = (str(rows[-1][0]), str(rows[-1][1]))
+            ids = [str(r[1]) for r in rows if r[1] not in keep]
+            kept += len(rows) - len(ids)
+            deleted += self._delete_papers(ids)
+
+    def _delete_papers(self, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        with self._tx() as db:
+            db.execute(f"DELETE FROM scores WHERE paper_id IN ({marks})", ids)
+            db.execute(f"DELETE FROM paper_versions WHERE id IN ({marks})", ids)
+            # every offer of these papers is a sent digest's: pending ones' papers are kept
+            db.execute(f"DELETE FROM offers WHERE paper_id IN ({marks})", ids)
+            return int(db.execute(f"DELETE FROM papers WHERE id IN ({marks})", ids).rowcount)
+
+    def vacuum(self) -> None:
+        """Rewrite the database file without its free pages (VACUUM); needs about its size free."""
+        with self._mutex:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def size_bytes(self) -> int:
+        """The database's pages in use and free (page_count x page_size), in bytes."""
+        return int(self._one("PRAGMA page_count")[0]) * int(self._one("PRAGMA page_size")[0])
