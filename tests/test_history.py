@@ -65,6 +65,11 @@ def history(store: Store, days: int = 30, per_day: int = 4) -> dict[str, date]:
     return announced
 
 
+def _score(store: Store, m: model.Model) -> int:
+    """score_new over the test's horizon, as poll calls it."""
+    return scoring.score_new(store, m, scoring.horizon_start(store.clock.now(), HORIZON))
+
+
 def later(m: model.Model, hours: int) -> model.Model:
     """The same model under a later training time: a retrain, as far as the store can tell."""
     return replace(m, trained_at=m.trained_at + timedelta(hours=hours))
@@ -84,19 +89,19 @@ def test_scoring_covers_the_delivery_horizon_not_the_history(store: Store, train
     announced = history(store)
     first = DAY - timedelta(days=HORIZON + 1)
     inside = {i for i, d in announced.items() if d >= first}
-    assert scoring.score_new(store, trained, HORIZON) == len(inside) == 4 * (HORIZON + 2)
+    assert _score(store, trained) == len(inside) == 4 * (HORIZON + 2)
     found = store.scores_for(sorted(announced), scoring.model_id(trained))
     assert set(found) == inside
     assert all(set(per) == {p.name for p in trained.profiles} for per in found.values())
-    assert scoring.score_new(store, trained, HORIZON) == 0  # nothing left to score
+    assert _score(store, trained) == 0  # nothing left to score
 
 
 def test_a_retrain_keeps_only_the_new_models_scores(store: Store, trained: model.Model) -> None:
     """The new model's first scoring deletes every older model's scores; the table never holds two."""
     history(store)
-    scoring.score_new(store, trained, HORIZON)
+    _score(store, trained)
     retrained = later(trained, 1)
-    assert scoring.score_new(store, retrained, HORIZON) == 4 * (HORIZON + 2)
+    assert _score(store, retrained) == 4 * (HORIZON + 2)
     rows = 4 * (HORIZON + 2) * len(trained.profiles)
     assert score_rows(store) == [(scoring.model_id(retrained), rows)]
     assert store.current_model() == scoring.model_id(retrained)
@@ -106,8 +111,8 @@ def test_an_older_model_cannot_push_the_newer_one_out(store: Store, trained: mod
     """A job still holding the model from before a retrain scores nothing and deletes nothing."""
     history(store, days=3)
     newer = later(trained, 2)
-    scoring.score_new(store, newer, HORIZON)
-    assert scoring.score_new(store, trained, HORIZON) == 0
+    _score(store, newer)
+    assert _score(store, trained) == 0
     assert not store.save_scores(scoring.model_id(trained), [Score("2400.00000", "segmentation", 0.5, ())])
     assert score_rows(store) == [(scoring.model_id(newer), 3 * 4 * len(trained.profiles))]
 
@@ -117,7 +122,7 @@ def test_papers_of_a_pending_digest_are_scored_whatever_their_age(store: Store, 
     history(store)
     old = "2425.00001"  # announced 25 days before DAY: outside the horizon
     store.add_pending_digest("week:2024-11-04:email", "week", DAY, DAY, "email", [(old, 1)])
-    scoring.score_new(store, trained, HORIZON)
+    _score(store, trained)
     assert old in store.scores_for([old], scoring.model_id(trained))
     assert "2425.00002" not in store.scores_for(["2425.00002"], scoring.model_id(trained))
 
@@ -129,7 +134,7 @@ def test_scoring_reads_in_batches_and_misses_none(
     monkeypatch.setattr(scoring, "READ_BATCH", 3)
     monkeypatch.setattr(scoring, "SAVE_BATCH", 7)
     announced = history(store, days=12, per_day=5)
-    assert scoring.score_new(store, trained, HORIZON) == 5 * (HORIZON + 2)
+    assert _score(store, trained) == 5 * (HORIZON + 2)
     assert len(store.scores_for(sorted(announced), scoring.model_id(trained))) == 5 * (HORIZON + 2)
 
 
@@ -138,7 +143,7 @@ def test_worker_processes_exit_after_scoring(store: Store, trained: model.Model)
     from arxivwatch.score import PARALLEL_FROM
 
     history(store, days=HORIZON + 2, per_day=PARALLEL_FROM // (HORIZON + 2) + 1)
-    assert scoring.score_new(store, trained, HORIZON) >= PARALLEL_FROM
+    assert _score(store, trained) >= PARALLEL_FROM
     assert multiprocessing.active_children() == []
 
 

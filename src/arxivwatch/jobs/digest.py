@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivwatchError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
-from arxivwatch.jobs.scoring import model_id, score_new, thresholds
+from arxivwatch.jobs.scoring import horizon_start, model_id, score_new, thresholds
 from arxivwatch.jobs.send import DigestResult, WaitBudget, deliver, sent_day, why_empty
 from arxivwatch.models import Digest, DigestItem, digest_key
 
@@ -83,9 +83,10 @@ def digest(
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []
     budget = WaitBudget(config.slack.max_wait)  # one run's Slack waits, all digests together
+    channels = channels or enabled_channels(config)
     with open_store(config, clock) as store, _sending(config, store, dry_run):
-        score_new(store, model)
-        for channel in channels or enabled_channels(config):
+        score_new(store, model, _scoring_since(config, store, channels, clock.now()))
+        for channel in channels:
             run = _Run(config, store, model, clock, period, start, end, budget)
             try:
                 done = run.channel(channel, dry_run, out)
@@ -135,6 +136,15 @@ def offers_since(store: Store, channel: str, now: datetime, horizon_days: int) -
     if last is not None and (last.sent_at is None or last.sent_at >= since):
         since = min(since, last.created_at)
     return since
+
+
+def _scoring_since(config: Config, store: Store, channels: Sequence[str], now: datetime) -> datetime:
+    """From when papers must hold the current model's scores for these channels' digests:
+    the earliest `offers_since` among them, with the horizon's day of slack (a channel that
+    kept failing reaches back past the horizon, and its backlog needs scores after a retrain)."""
+    horizon = config.digest.horizon_days
+    earliest = min((offers_since(store, c, now, horizon) for c in channels), default=now)
+    return min(earliest - timedelta(days=1), horizon_start(now, horizon))
 
 
 def _sending(config: Config, store: Store, dry_run: bool) -> AbstractContextManager[None]:
@@ -245,7 +255,7 @@ def _frozen(config: Config, store: Store, record: DigestRecord) -> DigestRecord:
     if record.message is not None:
         return record
     model = load_model(config)
-    score_new(store, model)
+    score_new(store, model, horizon_start(store.clock.now(), config.digest.horizon_days))
     ids = [paper_id for paper_id, _version in record.items]
     papers = [p for p in (store.get_paper(i) for i in ids) if p is not None]
     profiles = [replace(p, top_n=None) for p in model.profiles]

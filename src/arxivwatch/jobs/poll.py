@@ -167,11 +167,11 @@ def _with_announced(paper: Paper) -> Paper:
 
 
 def _score(store: Store, config: Config) -> int:
-    from arxivwatch.jobs.scoring import score_new
+    from arxivwatch.jobs.scoring import horizon_start, score_new
 
     try:
         model = load_model(config)
     except ModelError as e:
         log.warning("papers stored but not scored: %s", e)
         return 0
-    return score_new(store, model, config.digest.horizon_days)
+    return score_new(store, model, horizon_start(store.clock.now(), config.digest.horizon_days))

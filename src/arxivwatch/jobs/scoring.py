@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from arxivwatch.config import DigestConfig
-
 if TYPE_CHECKING:
     from arxivwatch.model import Model
     from arxivwatch.models import Paper, Score
@@ -46,10 +44,11 @@ def horizon_start(now: datetime, horizon_days: int) -> datetime:
     return now - timedelta(days=horizon_days + 1)
 
 
-def score_new(store: Store, model: Model, horizon_days: int = DigestConfig.horizon_days) -> int:
+def score_new(store: Store, model: Model, since: datetime) -> int:
     """Score what the model has not scored yet among the papers stored (or seen again)
-    within `horizon_days` of now (the store's clock) and those pending digests hold;
-    returns how many papers were scored.
+    at or after `since` (a UTC instant: `horizon_start`, or the earliest instant a channel's
+    digest can still offer from) and those pending digests hold; returns how many papers
+    were scored.
 
     Makes the model current first, which deletes older models' scores; when the store's
     current model is newer than this one (a job that loaded the model before a retrain),
@@ -63,7 +62,6 @@ def score_new(store: Store, model: Model, horizon_days: int = DigestConfig.horiz
     if not store.use_model(current):
         log.warning("not scoring: the store holds scores of a newer model than this one (%s)", current)
         return 0
-    since = horizon_start(store.clock.now(), horizon_days)
     papers = _unscored(store, current, since)
     first = next(papers, None)
     pending = _pending_unscored(store, current)
