@@ -151,6 +151,17 @@ def test_no_credentials_is_a_delivery_error(message: Message, emulator: SlackEmu
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("url", ["hooks.slack.com/services/T0/B0/SECRETPART", "ftp://x/SECRETPART", " "])
+def test_malformed_webhook_url_is_one_line_without_the_url(
+    url: str, message: Message, emulator: SlackEmulator
+) -> None:
+    """A webhook URL without http(s):// is a DeliveryError naming the variable's key, not a traceback."""
+    with pytest.raises(DeliveryError, match=r"not an http\(s\) URL.*slack\.webhook_url_env") as caught:
+        _send(message, emulator, token=None, webhook_url=url)
+    assert "SECRETPART" not in str(caught.value) and "\n" not in str(caught.value)
+    assert emulator.requests == []
+
+
 def test_unreachable_slack_is_a_delivery_error(message: Message) -> None:
     """A Slack URL where nothing listens fails cleanly with one line."""
     with SlackEmulator() as gone:

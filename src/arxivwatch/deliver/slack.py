@@ -104,7 +104,14 @@ def _poster(
     if token:
         return _web_api_poster(token, channel, api_url, timeout)
     if webhook_url:
-        return _webhook_poster(webhook_url, timeout)
+        if not webhook_url.strip().lower().startswith(("https://", "http://")):
+            # urllib would raise ValueError quoting the URL, which is a secret
+            raise PartialDeliveryError(
+                "slack: the webhook URL is not an http(s) URL",
+                hint="set the variable named by slack.webhook_url_env to the https://hooks.slack.com/... "
+                "URL Slack gave you",
+            )
+        return _webhook_poster(webhook_url.strip(), timeout)
     raise PartialDeliveryError(
         "slack: no bot token and no webhook URL",
         hint="set the variable named by slack.token_env (or slack.webhook_url_env)",
