@@ -74,3 +74,16 @@ def test_percent_beside_tex_is_kept() -> None:
 def test_clean_title_drops_the_lists_notes(listed: str, clean: str) -> None:
     """Awards, venues and notes that curated lists add to a title are dropped; real titles stay."""
     assert clean_title(listed) == clean
+
+
+@pytest.mark.parametrize("unit", ["\\alpha ", "$x$ ", "a", "{"])
+def test_huge_input_is_converted_in_bounded_time(unit: str) -> None:
+    """A 1 MB title or name from a feed is cut to MAX_TEX_CHARS before pylatexenc reads it."""
+    import time
+
+    from arxivwatch.titles import MAX_TEX_CHARS
+
+    started = time.process_time()
+    text = unicode_text(unit * (1_000_000 // len(unit)))
+    assert time.process_time() - started < 2.0
+    assert 0 < len(text) <= MAX_TEX_CHARS
