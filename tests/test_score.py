@@ -252,6 +252,18 @@ def test_distinct_keeps_phrases_over_their_words() -> None:
     assert score._distinct(["semi-supervised", "semi supervised", None]) == ("semi-supervised",)
 
 
+def test_distinct_names_a_word_once_whatever_its_number() -> None:
+    """The demo's "cancer; patients; patient" and "label; labels" name each word once, the first form."""
+    cells = ["cancer", "patients", "patient", "tumor", None]
+    assert score._distinct(cells) == ("cancer", "patients", "tumor")
+    assert score._distinct(["labels", "label", "active learning", None]) == ("labels", "active learning")
+    assert score._distinct(["segmentations", "image segmentation", "loss", None]) == (
+        "image segmentation",
+        "loss",
+    )
+    assert score._distinct(["loss", "los", "analysis", "focus", None]) == ("loss", "los", "analysis")
+
+
 def test_like_names_a_clean_title_of_that_profile(
     trained: model.Model, background_results: list[dict[str, score.Score]]
 ) -> None:

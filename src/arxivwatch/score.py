@@ -290,7 +290,8 @@ def _collector_paused() -> Iterator[None]:
 def _distinct(cells: list[str | None]) -> tuple[str, ...]:
     """The first REASON_TERMS terms, none a word of a phrase among them, then the "like:".
 
-    ["active", "active learning", "labels", None, "like: X"] -> ("active learning", "labels", "like: X").
+    ["active", "active learning", "labels", None, "like: X"] -> ("active learning", "labels", "like: X");
+    a plural beside its singular is the same word ("patient", "patients" -> "patient").
     """
     terms = [c for c in cells[:-1] if c]
     in_phrases = {word for term in terms if " " in term or "-" in term for word in _words(term)}
@@ -307,7 +308,13 @@ def _distinct(cells: list[str | None]) -> tuple[str, ...]:
 
 
 def _words(term: str) -> list[str]:
-    return term.lower().replace("-", " ").split()
+    """The term's words, lower-case, a plural's final "s" dropped ("patients" -> "patient")."""
+    return [_singular(w) for w in term.lower().replace("-", " ").split()]
+
+
+def _singular(word: str) -> str:
+    # Only the plain plural: "labels", "images"; not "loss", "focus", "analysis", "gas".
+    return word[:-1] if len(word) > 3 and word.endswith("s") and word[-2] not in "siu" else word
 
 
 def _explaining_columns(features: FeatureSource, names: np.ndarray) -> np.ndarray:
