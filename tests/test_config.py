@@ -147,6 +147,17 @@ def test_delivery_keys_are_finite_and_in_range(tmp_path: Path, text: str, expect
     assert str(caught.value).startswith(f"{path}: {expected}")
 
 
+@pytest.mark.parametrize(
+    "contact", ["zoë@lab.example.org", "a@b.org\nX-Evil: 1", "Zoë Lab <z@lab.org>", "a@b.org\t"]
+)
+def test_contact_a_header_cannot_carry_is_refused(contact: str) -> None:
+    """A non-ASCII or control character in contact is one ConfigError line (exit 2), not a traceback."""
+    with pytest.raises(ConfigError) as caught:
+        config.load(None, env={"ARXIVWATCH_ARXIV_CONTACT": contact})
+    assert "[arxiv] contact" in str(caught.value) and "ASCII" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
 def test_unknown_arxivwatch_variable_is_refused_with_the_closest_key() -> None:
     """ARXIVWATCH_DIGEST_TOPN is refused like an unknown key, naming it and suggesting TOP_N."""
     with pytest.raises(ConfigError) as info:

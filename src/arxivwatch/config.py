@@ -383,6 +383,7 @@ def _validate(config: Config) -> None:
     sections = {name: getattr(config, name) for name in SECTIONS}
     limits.check_categories(src, config.arxiv.categories)
     limits.check_ranges(src, sections)
+    limits.check_text(src, sections)
     for key in ("api_url", "feed_url"):
         url = getattr(config.arxiv, key)
         if not url.startswith(("http://", "https://")):

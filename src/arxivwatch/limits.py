@@ -1,4 +1,5 @@
-"""The configuration's limits: numbers finite and in range, categories from arXiv's taxonomy.
+"""The configuration's limits: numbers finite and in range, categories from arXiv's taxonomy,
+text that goes into headers printable ASCII, and secret keys holding variable names.
 
 Called by config.py on the loaded sections (each a frozen dataclass), so that a `nan`
 pacing interval (which passes every `<` comparison), a negative budget or a typo such as
@@ -8,6 +9,7 @@ pacing interval (which passes every `<` comparison), a negative budget or a typo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 
@@ -71,3 +73,27 @@ def check_categories(source: str, categories: tuple[str, ...]) -> None:
     repeated = next((c for i, c in enumerate(categories) if c in categories[:i]), None)
     if repeated:
         raise ConfigError(f"{source}: [arxiv] categories lists {repeated} twice", hint="list each once")
+
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SECRET_NAME_KEYS = (("email", "password_env"), ("slack", "token_env"), ("slack", "webhook_url_env"))
+
+
+def check_text(source: str, sections: Mapping[str, object]) -> None:
+    """`[arxiv] contact` printable ASCII (it goes into the User-Agent header), and each key
+    naming a secret's variable a variable name; that value is never echoed, since it is most
+    likely the secret itself pasted in by mistake."""
+    contact = str(getattr(sections["arxiv"], "contact", ""))
+    if any(not " " <= c <= "~" for c in contact):
+        raise ConfigError(
+            f"{source}: [arxiv] contact {contact!r} has characters an HTTP header cannot carry",
+            hint="use a plain ASCII e-mail address like lab@example.org (it goes into the User-Agent)",
+        )
+    for section, key in SECRET_NAME_KEYS:
+        name = str(getattr(sections[section], key, ""))
+        if name and not _VARIABLE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{source}: [{section}] {key} must be the NAME of an environment variable "
+                "(letters, digits and _), not the secret itself",
+                hint="put the secret in a variable (e.g. in arxivwatch.env) and give its name here",
+            )
