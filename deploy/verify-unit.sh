@@ -5,6 +5,15 @@
 # The binary is swapped for /bin/true, since arxivwatch need not be installed where this runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# systemd-analyze says nothing about a comment after a path (EnvironmentFile=/etc/x.env  # secrets
+# just names another file), so trailing comments are looked for first, without systemd.
+trailing=$( { grep -nE '^[^#;[][^=]*=.*[[:space:]][#;]' deploy/arxivwatch.service || true; \
+    sed -n '/^```ini$/,/^```$/p' README.md | grep -nE '^[^#;[][^=]*=.*[[:space:]][#;]' | sed 's/^/README snippet:/' || true; } )
+if [ -n "$trailing" ]; then
+    echo "verify-unit: a comment after a value becomes part of it; put it on its own line:" >&2
+    echo "$trailing" >&2
+    exit 1
+fi
 command -v systemd-analyze >/dev/null || { echo "verify-unit: systemd-analyze not found (apt-get install systemd)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

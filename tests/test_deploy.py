@@ -48,6 +48,24 @@ def test_trailing_comment_check_finds_the_reported_case() -> None:
     ]
 
 
+def test_verify_script_refuses_a_trailing_comment_systemd_analyze_misses(tmp_path: Path) -> None:
+    """deploy/verify-unit.sh exits 1 on `EnvironmentFile=... # secrets`, which systemd-analyze accepts."""
+    (tmp_path / "deploy").mkdir()
+    shutil.copy(REPO / "deploy" / "verify-unit.sh", tmp_path / "deploy" / "verify-unit.sh")
+    unit = UNIT.read_text(encoding="utf-8")
+    (tmp_path / "deploy" / "arxivwatch.service").write_text(unit, encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    bad = "EnvironmentFile=/etc/arxivwatch/arxivwatch.env   # secrets"
+    (tmp_path / "README.md").write_text(
+        readme.replace("EnvironmentFile=/etc/arxivwatch/arxivwatch.env\n", bad + "\n", 1), encoding="utf-8"
+    )
+    result = subprocess.run(
+        ["bash", str(tmp_path / "deploy" / "verify-unit.sh")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "README snippet:" in result.stderr and "# secrets" in result.stderr
+
+
 def test_readme_snippet_matches_the_unit_file() -> None:
     """Every setting the README shows is the unit file's own (the snippet is an excerpt, not a variant)."""
     unit_lines = set(UNIT.read_text(encoding="utf-8").splitlines())
