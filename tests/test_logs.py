@@ -43,6 +43,30 @@ def test_levels(flags: dict[str, bool], ours: int, theirs: int) -> None:
         assert logging.getLogger(name).level == theirs, name
 
 
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("flags", [{}, {"verbose": True}])
+def test_a_library_not_named_is_quiet_too(flags: dict[str, bool], capsys: pytest.CaptureFixture[str]) -> None:
+    """pylatexenc's INFO on an unbalanced brace in a title, and any library's INFO, need --debug."""
+    from arxivwatch.titles import unicode_text
+
+    logs.setup(**flags)
+    assert unicode_text("Unbalanced } brace") == "Unbalanced brace"
+    logging.getLogger("some.library").info("chatter")
+    logging.getLogger("some.library").warning("a real problem")
+    logging.getLogger("arxivwatch.train").info("ours")
+    err = capsys.readouterr().err
+    assert "pylatexenc" not in err and "chatter" not in err
+    assert "a real problem" in err and "ours" in err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_debug_shows_the_libraries(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --debug a library's INFO line is shown."""
+    logs.setup(debug=True)
+    logging.getLogger("some.library").info("chatter")
+    assert "chatter" in capsys.readouterr().err
+
+
 def test_redaction_covers_messages_arguments_and_tracebacks() -> None:
     """A secret value in a message, its arguments or an exception's traceback is replaced by its name."""
     redactor = logs.RedactSecrets()

@@ -1,8 +1,10 @@
 """Logging for the command line: levels, quiet third-party libraries, and secrets redacted.
 
-Levels: INFO by default, WARNING with `-q`, arxivwatch's DEBUG with `-v`. The
-libraries below log at WARNING and above unless `--debug`, where everything logs at
-DEBUG. At every level, the values of the secret environment variables the
+Levels: INFO by default, WARNING with `-q`, arxivwatch's DEBUG with `-v`. Every other
+logger (any library: the ones in THIRD_PARTY, and pylatexenc, scikit-learn, ... not named
+there) reaches the output only at WARNING and above unless `--debug`, where everything
+logs at DEBUG: a filter on the handler drops the rest, whatever level a library set on
+its own logger. At every level, the values of the secret environment variables the
 configuration names (`email.password_env`, `slack.token_env`, `slack.webhook_url_env`)
 are replaced by `[redacted NAME]` in every record that reaches the handler, the
 exception text included.
@@ -64,6 +66,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OnlyOurs(logging.Filter):
+    """Drops records under WARNING that do not come from arxivwatch's own loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ours = record.name == "arxivwatch" or record.name.startswith("arxivwatch.")
+        return ours or record.levelno >= logging.WARNING
+
+
 _filter = RedactSecrets()
 
 
@@ -72,6 +82,8 @@ def setup(*, quiet: bool = False, verbose: bool = False, debug: bool = False) ->
     level = logging.DEBUG if (verbose or debug) else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
+    if not debug:
+        handler.addFilter(OnlyOurs())
     handler.addFilter(_filter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "arxivwatch", False)]:
