@@ -158,6 +158,23 @@ def test_contact_a_header_cannot_carry_is_refused(contact: str) -> None:
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SLACK_TOKEN_ENV", "xoxb-1234-SECRETVALUE"),
+        ("SLACK_WEBHOOK_URL_ENV", "https://hooks.slack.com/services/T0/B0/SECRETVALUE"),
+        ("EMAIL_PASSWORD_ENV", "MySECRETVALUE!"),
+    ],
+)
+def test_a_secret_pasted_where_a_variable_name_goes_is_refused_unechoed(key: str, value: str) -> None:
+    """token_env = "xoxb-..." is refused naming the key, and the value (the secret) is not in the line."""
+    with pytest.raises(ConfigError) as caught:
+        config.load(None, env={f"ARXIVWATCH_{key}": value})
+    section, _, name = key.lower().partition("_")
+    assert f"[{section}] {name} must be the NAME of an environment variable" in str(caught.value)
+    assert "SECRETVALUE" not in str(caught.value)
+
+
 def test_unknown_arxivwatch_variable_is_refused_with_the_closest_key() -> None:
     """ARXIVWATCH_DIGEST_TOPN is refused like an unknown key, naming it and suggesting TOP_N."""
     with pytest.raises(ConfigError) as info:
