@@ -43,6 +43,19 @@ def test_plain_text_is_unchanged(plain: str) -> None:
     assert unicode_text(plain) == plain
 
 
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("Q&A for $\\alpha$-Nets", "Q&A for α-Nets"),
+        ("Smith & Jones: {BERT}", "Smith & Jones: BERT"),
+        ("R\\&D with {U}-Net", "R&D with U-Net"),
+    ],
+)
+def test_ampersand_beside_tex_is_kept(tex: str, text: str) -> None:
+    """A bare & in a title that also has TeX stays an ampersand (pylatexenc reads it as a column break)."""
+    assert unicode_text(tex) == text
+
+
 def test_percent_beside_tex_is_kept() -> None:
     """A bare % in a title that also has TeX does not cut the rest of the title."""
     assert unicode_text("$\\beta$-VAE wins 100% of runs") == "β-VAE wins 100% of runs"

@@ -3,8 +3,8 @@
 arXiv metadata keeps authors' TeX (`Niccol\\`o`, `Mar{\\aa}k`, `$\\alpha$-divergence`);
 pylatexenc is the well-kept converter (accents, special letters, math symbols), used
 here rather than a table of our own. Math stays readable: `$O(n^2)$` becomes `O(n^2)`,
-`$\\alpha$` becomes `α`. Text without TeX markup is returned unchanged, and `%` is never
-read as a comment.
+`$\\alpha$` becomes `α`. Text without TeX markup is returned unchanged, `%` is never
+read as a comment and `&` never as a table's column separator.
 
 Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[website]");
 `clean_title` drops those notes, so "like: <title>" names the paper itself.
@@ -52,7 +52,8 @@ def unicode_text(text: str) -> str:
         text = text[:MAX_TEX_CHARS]
     if not _TEX_MARKUP.search(text):
         return text
-    protected = re.sub(r"(?<!\\)%", r"\\%", text)  # a bare % is a percent sign here, not a comment
+    # A bare % is a percent sign here, not a comment; a bare & is "and" (Q&A, R&D), not a column.
+    protected = re.sub(r"(?<!\\)([%&])", r"\\\1", text)
     try:
         converted = str(_converter().latex_to_text(protected))
     except Exception:
