@@ -199,6 +199,14 @@ def test_html_styles_are_inlined_for_mail_clients() -> None:
     assert html.count("<style") == 1 and "@media" in html
 
 
+def test_long_unbroken_words_wrap_instead_of_widening_the_email() -> None:
+    """Every paper cell may break a long word, so one unbroken title, name or "like:" cannot
+    push the table past a 390 px phone screen (seen in headless Chromium)."""
+    html = render.render(sample_digest()).html
+    cells = re.findall(r'<td class="paper" style="([^"]*)"', html)
+    assert cells and all("overflow-wrap: anywhere" in style for style in cells)
+
+
 def test_long_author_lists_are_shortened() -> None:
     """Five or more authors show as the first three and "et al."."""
     assert render.short_authors(("A", "B", "C", "D", "E")) == "A, B, C et al."
