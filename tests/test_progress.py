@@ -67,3 +67,19 @@ def test_on_a_terminal_a_progress_bar_counts(capsys: pytest.CaptureFixture[str])
         assert p._bar is not None
         assert p._bar.tasks[0].completed == 150
         assert p._thread is None
+
+
+@pytest.mark.parametrize(("level", "bar"), [(logging.INFO, True), (logging.WARNING, False)])
+def test_quiet_draws_no_bar_on_a_terminal(level: int, bar: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `-q` (arxivwatch logging at WARNING) a terminal gets no progress bar; otherwise it does."""
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    logger = logging.getLogger("arxivwatch")
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        with Progress("re-scoring", 10, unit="papers") as p:
+            assert (p._bar is not None) is bar
+    finally:
+        logger.setLevel(before)

@@ -1,10 +1,11 @@
 """Progress of long steps (enrichment, catch-up, re-scoring): never a silent wait.
 
-On a terminal, a rich progress bar on stderr (rich is the well-kept library for it);
-elsewhere (the daemon, cron, a pipe), an INFO log line when the step starts, one at
-least every `every` seconds while it runs (a heartbeat thread, so a single long request
-or a retry wait still shows), and one when a long step ends. Counts are in the step's own units
-(papers, ids); `total` may be None when it is not known in advance.
+On a terminal, a rich progress bar on stderr (rich is the well-kept library for it),
+unless `-q` asked for warnings and errors only; elsewhere (the daemon, cron, a pipe),
+an INFO log line when the step starts, one at least every `every` seconds while it runs
+(a heartbeat thread, so a single long request or a retry wait still shows), and one when
+a long step ends. Counts are in the step's own units (papers, ids); `total` may be None
+when it is not known in advance.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ class Progress:
     ) -> None:
         self.label, self.total, self.unit, self.every = label, total, unit, every
         self.done = 0
-        self._terminal = sys.stderr.isatty() if terminal is None else terminal
+        # `-q` (arxivwatch at WARNING) asks for warnings and errors only: no bar either
+        self._terminal = (
+            (sys.stderr.isatty() and log.isEnabledFor(logging.INFO)) if terminal is None else terminal
+        )
         self._clock = clock or SystemClock()
         self._start = self._clock.monotonic()
         self._stop = threading.Event()
