@@ -105,9 +105,12 @@ def test_smtp_down_leaves_the_digest_pending_then_sends_it_once(
     """SMTP down: one error line and the digest stays pending; SMTP back: it is delivered once."""
     cfg = make_config("")
     smtp.stop()
+    report = io.StringIO()
     with pytest.raises(DeliveryError) as info:
-        digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
+        digest.digest(cfg, channels=["email"], clock=FakeClock(NOW), report=report)
     assert "127.0.0.1" in str(info.value) and "\n" not in str(info.value)
+    assert report.getvalue().startswith("email: failed, left pending: ")
+    assert "email: email:" not in report.getvalue() and "pending: email:" not in report.getvalue()
     with open_store(cfg, FakeClock(NOW)) as store:
         (pending,) = store.pending_digests()
         assert pending.channel == "email"

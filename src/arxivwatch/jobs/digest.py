@@ -92,8 +92,11 @@ def digest(
                 done = run.channel(channel, dry_run, out)
             except DeliveryError as e:
                 key = digest_key(period, start, channel)
+                said = str(e).removeprefix(f"{channel}: ")  # errors often name their channel already
                 done = [
-                    DigestResult(key, channel, "failed", 0, str(e), f"{channel}: failed, left pending: {e}")
+                    DigestResult(
+                        key, channel, "failed", 0, str(e), f"{channel}: failed, left pending: {said}"
+                    )
                 ]
                 failures.append(e)
             for result in done if report else ():
