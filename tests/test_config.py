@@ -175,6 +175,18 @@ def test_a_secret_pasted_where_a_variable_name_goes_is_refused_unechoed(key: str
     assert "SECRETVALUE" not in str(caught.value)
 
 
+def test_a_templates_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """[digest] templates naming no folder (relative to the file's folder) is refused, not ignored."""
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "aw.toml"
+    path.write_text('[digest]\ntemplates = "tpl"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(path), env={})
+    assert str(caught.value).startswith(f"{path}: [digest] templates: no folder {tmp_path / 'conf' / 'tpl'}")
+    (tmp_path / "conf" / "tpl").mkdir()
+    assert config.load(str(path), env={}).templates_dir == tmp_path / "conf" / "tpl"
+
+
 def test_unknown_arxivwatch_variable_is_refused_with_the_closest_key() -> None:
     """ARXIVWATCH_DIGEST_TOPN is refused like an unknown key, naming it and suggesting TOP_N."""
     with pytest.raises(ConfigError) as info:

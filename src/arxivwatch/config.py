@@ -422,6 +422,11 @@ def _validate(config: Config) -> None:
             f"{src}: [slack] is enabled but neither channel nor webhook_url_env is set",
             hint="set channel (with a bot token in token_env) or webhook_url_env",
         )
+    if config.templates_dir is not None and not config.templates_dir.is_dir():
+        raise ConfigError(
+            f"{src}: [digest] templates: no folder {config.templates_dir}",
+            hint='a relative path is read from the configuration file\'s folder; fix it, or set it to ""',
+        )
     _validate_schedule(config)
     limits.check_finite(src, sections)  # last: keys with their own range checks name their range first
 
