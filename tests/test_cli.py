@@ -234,3 +234,81 @@ def test_help_summaries_end_in_one_period() -> None:
     assert len(helps) == len(COMMANDS)
     for text in helps:
         assert text.endswith(".") and not text.endswith(".."), text
+
+
+@pytest.mark.slow
+def test_unreachable_arxiv_fails_fast_naming_offline(
+    write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
+    """On a closed port, `train` warns once naming --offline and `poll` fails, each within 30 s."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    cfg = write_config(
+        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
+    )
+    started = time.monotonic()
+    trained = cli("train", "--config", str(cfg))
+    assert time.monotonic() - started < 30
+    assert trained.returncode == 0, trained.stderr
+    warnings = [line for line in trained.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and "--offline" in warnings[0], warnings
+    assert "INFO arxivwatch.arxiv: arXiv: ConnectError" in trained.stderr  # the retry, logged
+    started = time.monotonic()
+    polled = cli("poll", "--config", str(cfg))
+    assert time.monotonic() - started < 30
+    assert polled.returncode == 1
+    assert polled.stderr.splitlines()[-1].startswith(f"Error: cannot reach arXiv at {url}/rss/")
+
+
+def test_log_lines_on_a_terminal_stand_on_their_own_beside_the_progress_bar(
+    write_config: Callable[[str], Path],
+) -> None:
+    """On a terminal a retry line is printed above the progress bar, not glued to the bar's text."""
+    import os
+    import re
+    import select
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    cfg = write_config(
+        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
+    )
+    primary, secondary = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arxivwatch", "poll", "--since", "2024-11-20", "--config", str(cfg)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "COLUMNS": "200", "TERM": "xterm"},
+    )
+    os.close(secondary)
+    chunks = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif process.poll() is not None:
+            break
+    os.close(primary)
+    assert process.wait(timeout=10) == 1
+    out = b"".join(chunks).decode("utf-8", "replace")
+    at = out.index("INFO arxivwatch.arxiv:")
+    start = max(out.rfind("\n", 0, at), out.rfind("\r", 0, at)) + 1
+    before = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out[start:at])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", before), repr(out[start - 80 : at])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 THIRD_PARTY = (
     "slack_sdk",
@@ -74,13 +75,32 @@ class OnlyOurs(logging.Filter):
         return ours or record.levelno >= logging.WARNING
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of each record, not the one at setup.
+
+    While a rich progress bar is drawn, rich puts a proxy in `sys.stderr` that prints each
+    line above the bar; a handler holding the original stream glued lines to the bar.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always sys.stderr
+
+
 _filter = RedactSecrets()
 
 
 def setup(*, quiet: bool = False, verbose: bool = False, debug: bool = False) -> None:
     """Log to stderr at the level the flags ask for (see the module docstring)."""
     level = logging.DEBUG if (verbose or debug) else logging.WARNING if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     if not debug:
         handler.addFilter(OnlyOurs())
