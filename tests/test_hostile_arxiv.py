@@ -136,6 +136,33 @@ def test_dns_failure_fails_fast_naming_offline() -> None:
     assert sum(clock.sleeps) <= 30.0 and time.monotonic() - began < 30.0
 
 
+def test_unanswered_connect_fails_fast_naming_offline() -> None:
+    """A port whose backlog is full never answers a connect (like a filtered one): ArxivOffline fast."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        url = f"http://127.0.0.1:{port}"
+        clock = FakeClock()
+        began = time.monotonic()
+        try:
+            with (
+                ArxivClient(
+                    api_url=f"{url}/api/query", feed_url=f"{url}/rss", contact="", clock=clock, timeout=1.0
+                ) as client,
+                pytest.raises(ArxivOffline, match=r"ConnectTimeout.*--offline"),
+            ):
+                client.fetch_feed(CATS)
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert sum(clock.sleeps) <= 30.0 and time.monotonic() - began < 30.0
+
+
 def test_two_clients_on_one_pace_file_keep_the_interval(arxiv_server: ArxivServer, tmp_path: Path) -> None:
     """Two clients (as two processes would) sharing one pace file: arrivals at least min_interval apart."""
     arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED)))

@@ -22,7 +22,8 @@ Bounds against a hostile or broken server:
 - one attempt ends when what remains of `budget` has passed in wall-clock time, however
   slowly the bytes drip; each connect and read also times out after `timeout` seconds, or
   what remains of the budget if that is less;
-- an unreachable network (DNS failure, connection refused, no route) is retried for at
+- an unreachable network (DNS failure, connection refused, no route, a connect unanswered
+  for CONNECT_TIMEOUT seconds) is retried for at
   most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline, whose line names
   `--offline`.
 """
@@ -60,6 +61,7 @@ API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 UNREACHABLE_BUDGET = 20.0  # seconds of retrying a network that cannot reach arXiv at all
+CONNECT_TIMEOUT = 10.0  # seconds for a connect to be answered (the kernel resends a lost SYN within it)
 _UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
 
 
@@ -311,7 +313,8 @@ class ArxivClient:
 
         `deadline` is on time.monotonic(): bytes arrive in real time whatever the Clock says.
         """
-        limit = httpx.Timeout(max(min(self.timeout, deadline - time.monotonic()), 0.1))
+        seconds = max(min(self.timeout, deadline - time.monotonic()), 0.1)
+        limit = httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
         with self._http.stream("GET", url, params=params, headers=headers, timeout=limit) as response:
             content = read_body(
                 response.iter_raw(),  # as it arrives (httpcore reads at most 64 KB at a time)
@@ -346,7 +349,10 @@ class ArxivClient:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    """Whether an httpx error means arXiv cannot be reached at all (DNS, refused, no route)."""
+    """Whether an httpx error means arXiv cannot be reached at all (DNS, refused, no route,
+    or a connect nobody answered: a filtered port or a dead route drops it silently)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return True
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, socket.gaierror):
