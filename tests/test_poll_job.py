@@ -147,7 +147,8 @@ def test_status_text_names_the_announcement_date_of_the_last_poll(
     out = io.StringIO()
     status.status(cfg, clock=clock, out=out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
-    assert "announcement of 2024-11-28" in line, line
+    assert line.endswith(" announcement of 2024-11-28, 274 new"), line
+    assert line.count("announcement") == 1, line
 
 
 def test_catch_up_is_not_a_silent_wait(

@@ -196,8 +196,8 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
     lines = [f"database: {report['database']} ({report['papers_stored']} papers)"]
     if last:
         reason = f" ({last['reason']})" if last["reason"] else ""
-        day = f"announcement of {last['announced']}" if last["announced"] else "no announcement date"
-        lines.append(f"last poll: {last['at']} {last['outcome']}{reason}, {day}, {last['new_papers']} new")
+        day = f" of {last['announced']}" if last["announced"] else ""
+        lines.append(f"last poll: {last['at']} {last['outcome']}{day}{reason}, {last['new_papers']} new")
     else:
         lines.append("last poll: never")
     model = report["model"]
