@@ -23,7 +23,7 @@ from arxivwatch import model as model_io
 from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
-from arxivwatch.jobs import digest, open_store, status
+from arxivwatch.jobs import digest, open_store, retention, status
 from arxivwatch.models import Paper
 from arxivwatch.store import MIGRATIONS
 from slack_emulator import SlackEmulator
@@ -219,3 +219,29 @@ def test_the_start_up_resend_leaves_a_turned_off_channel_alone(
     assert slack.messages == [] and len(slack.requests) == 1
     with open_store(cfg, clock) as store:
         assert [d.key for d in store.pending_digests()] == ["day:2026-06-10:slack"]
+
+
+def test_prune_keeps_what_a_channel_failing_for_longer_than_keep_days_was_not_offered(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """Mail refused for 20 days with keep_days 14, pruned daily: the 5 papers of day 2 still go out."""
+    base = make_config()
+    cfg = replace(base, storage=replace(base.storage, keep_days=base.digest.horizon_days))
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(3, D))
+    smtp.handler.data_replies = ["451 4.3.0 try later"] * 21
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["email"], clock=clock)
+    clock.advance(24 * 3600)
+    store_papers(cfg, clock, make_papers(5, D, prefix="2607"))
+    for _day in range(20):
+        with pytest.raises(DeliveryError):
+            digest.digest(cfg, channels=["email"], clock=clock)
+        retention.prune(cfg, clock=clock)  # the daemon prunes after every poll
+        clock.advance(24 * 3600)
+    smtp.handler.data_replies.clear()
+    results = digest.digest(cfg, channels=["email"], clock=clock)
+    assert [(r.status, r.papers) for r in results] == [("sent", 3), ("sent", 5)]
+    assert sorted(i for mail in smtp.messages for i in mail_ids(mail)) == sorted(
+        p.id for p in make_papers(3, D) + make_papers(5, D, prefix="2607")
+    )

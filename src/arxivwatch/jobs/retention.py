@@ -1,9 +1,11 @@
 """The prune job: delete papers not seen for [storage] keep_days, optionally VACUUM.
 
 A paper a pending digest shows or claims is never deleted, whatever its age. keep_days
-is at least [digest] horizon_days (checked when the configuration loads), so no paper a
-digest can still offer goes. The daemon prunes
-after each scheduled poll; `arxivwatch prune` does it by hand.
+is at least [digest] horizon_days (checked when the configuration loads), and the cutoff
+never passes the earliest instant any channel's next digest can still offer from
+(jobs.digest.offers_since: a channel failing for longer than keep_days reaches back to its
+pending digest), so no paper a digest can still offer goes. The daemon prunes after each
+scheduled poll; `arxivwatch prune` does it by hand.
 """
 
 from __future__ import annotations
@@ -36,13 +38,19 @@ class PruneOutcome:
 def prune(config: Config, *, vacuum: bool = False, clock: Clock | None = None) -> PruneOutcome:
     """Delete the papers last stored or seen more than keep_days ago (none when it is 0),
     except those pending digests hold; with `vacuum`, then compact the file. Logs one line."""
+    from arxivwatch.jobs.digest import CHANNELS, offers_since
+
     clock = clock or SystemClock()
     keep_days = config.storage.keep_days
-    before = clock.now() - timedelta(days=keep_days) if keep_days else None
+    now = clock.now()
+    before = now - timedelta(days=keep_days) if keep_days else None
     with open_store(config, clock) as store:
         size_before = store.size_bytes()
         deleted = kept = 0
         if before is not None:
+            # every channel, enabled or not: one turned off keeps its backlog until it is back
+            horizon = config.digest.horizon_days
+            before = min([before, *(offers_since(store, c, now, horizon) for c in CHANNELS)])
             result = store.prune_papers(before, keep=store.pending_paper_ids())
             deleted, kept = result.deleted, result.kept
         if vacuum:
