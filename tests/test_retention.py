@@ -161,3 +161,19 @@ def test_a_store_of_the_first_schema_gets_the_new_indexes(tmp_path: Path) -> Non
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "papers_by_announced_id" in names and "papers_by_announced" not in names
+
+
+def test_a_new_version_of_a_pruned_offered_paper_is_still_flagged_updated(tmp_path: Path) -> None:
+    """A paper sent 400 days ago, pruned, then replaced by v3: flag_updated still finds it (offered v2)."""
+    with Store(tmp_path / "u.db", clock=FakeClock(NOW)) as store:
+        stored(store, {"2310.00001": 400})
+        store.clock = FakeClock(NOW - timedelta(days=400))
+        key = "day:2023-10-25:email"
+        store.add_pending_digest(key, "day", DAY, DAY, "email", [("2310.00001", 2)])
+        store.mark_sent(key, "sent")
+        store.clock = FakeClock(NOW)
+        assert store.prune_papers(NOW - timedelta(days=365)).deleted == 1
+        v3 = Paper(id="2310.00001", title="v3", version=3, announce_type="replace")
+        store.upsert_papers([v3], announced=DAY)
+        updated = store.updated_candidates("email", NOW - timedelta(days=14))
+        assert {pid: offered for pid, (_paper, offered) in updated.items()} == {"2310.00001": 2}

@@ -24,12 +24,13 @@ class RetentionTables(Database):
 
     def prune_papers(self, before: datetime, *, keep: Collection[str] = ()) -> PruneResult:
         """Delete the papers last stored or seen before `before` (a paper a poll sees again,
-        a new version, is kept as new), with their version history, scores and channel
-        offers, except the ids in `keep`.
+        a new version, is kept), with their version history and scores, except the ids in
+        `keep`. The record of what each channel was offered stays, so a new version of a
+        pruned paper is still flagged updated (flag_updated), never offered as new.
 
         Batches of PRUNE_BATCH papers, one transaction each, walked in (last_seen, id)
         order from the oldest: an index range, never a scan of the history. The digests
-        themselves (frozen content) and the metadata cache are kept.
+        themselves (frozen content), the offers and the metadata cache are kept.
         """
         deleted = kept = 0
         after: tuple[str, str] | None = None
@@ -54,8 +55,8 @@ class RetentionTables(Database):
         with self._tx() as db:
             db.execute(f"DELETE FROM scores WHERE paper_id IN ({marks})", ids)
             db.execute(f"DELETE FROM paper_versions WHERE id IN ({marks})", ids)
-            # every offer of these papers is a sent digest's: pending ones' papers are kept
-            db.execute(f"DELETE FROM offers WHERE paper_id IN ({marks})", ids)
+            # Their offers stay (a few dozen bytes a paper and channel): a new version
+            # announced later is still "updated" with flag_updated, never lost or new again.
             return int(db.execute(f"DELETE FROM papers WHERE id IN ({marks})", ids).rowcount)
 
     def vacuum(self) -> None:
