@@ -134,6 +134,25 @@ def test_keep_days_shorter_than_the_horizon_is_refused(write_config: Callable[[s
         config_io.load(str(path), env={})
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("100000000", r"\[storage\] keep_days must be at most 36600 days, got 100000000"),
+        ("99999999999999999999", r"\[storage\] keep_days must be at most 36600 days"),
+        ("-5", r"\[storage\] keep_days must be at least 0 days, got -5"),
+    ],
+)
+def test_keep_days_out_of_range_is_one_line_not_a_traceback(
+    write_config: Callable[[str], Path], cli: CliRunner, value: str, message: str
+) -> None:
+    """A keep_days past any date (or negative) is refused with one line, exit 2, nothing pruned."""
+    path = write_config(f"keep_days = {value}\n")
+    with pytest.raises(ConfigError, match=message):
+        config_io.load(str(path), env={})
+    result = cli("prune", "--config", str(path))
+    assert (result.returncode, "Traceback" in result.stderr) == (2, False), result.stderr
+
+
 def test_the_daemon_prunes_after_its_poll(cfg: Config, arxiv_server: ArxivServer) -> None:
     """The scheduled poll is followed by a prune of the papers not seen for keep_days."""
     arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED), {"Content-Type": "application/rss+xml"}))

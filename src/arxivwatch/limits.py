@@ -24,6 +24,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str, str]] = {
     ("digest", "top_n"): (1, 1000, "", "papers per profile in a digest"),
     ("digest", "min_score"): (0.0, 1.0, "", "a score is a probability"),
     ("email", "port"): (1, 65535, "", "a TCP port"),
+    ("storage", "keep_days"): (0, 36600, " days", "how long unseen papers are kept; 0 keeps every one"),
 }
 
 
