@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,24 @@ def test_a_new_version_of_a_pruned_offered_paper_is_still_flagged_updated(tmp_pa
         store.upsert_papers([v3], announced=DAY)
         updated = store.updated_candidates("email", NOW - timedelta(days=14))
         assert {pid: offered for pid, (_paper, offered) in updated.items()} == {"2310.00001": 2}
+
+
+def test_a_new_version_stored_by_another_process_during_a_prune_is_kept(tmp_path: Path) -> None:
+    """A poll (another connection) stores v3 of an old paper after the batch was read: it survives."""
+    with (
+        Store(tmp_path / "r.db", clock=FakeClock(NOW)) as store,
+        Store(store.path, clock=FakeClock(NOW)) as poll,
+    ):
+        stored(store, {"2310.00001": 400, "2310.00002": 400})
+        delete = store._delete_papers
+
+        def poll_between_read_and_delete(*args: Any) -> int:
+            v3 = Paper(id="2310.00001", title="v3", version=3, announce_type="replace")
+            poll.upsert_papers([v3], announced=DAY)
+            return delete(*args)
+
+        store._delete_papers = poll_between_read_and_delete  # type: ignore[method-assign]
+        assert store.prune_papers(NOW - timedelta(days=365)).deleted == 1
+        kept = store.get_paper("2310.00001")
+        assert kept is not None and kept.version == 3
+        assert store.get_paper("2310.00002") is None

@@ -46,13 +46,22 @@ class RetentionTables(Database):
             after = (str(rows[-1][0]), str(rows[-1][1]))
             ids = [str(r[1]) for r in rows if r[1] not in keep]
             kept += len(rows) - len(ids)
-            deleted += self._delete_papers(ids)
+            deleted += self._delete_papers(ids, before)
 
-    def _delete_papers(self, ids: Sequence[str]) -> int:
+    def _delete_papers(self, ids: Sequence[str], before: datetime) -> int:
+        """Delete those of `ids` still not seen since `before`: a poll in another process
+        may have stored a new version of one since the batch was read."""
         if not ids:
             return 0
-        marks = ", ".join("?" for _ in ids)
         with self._tx() as db:
+            marks = ", ".join("?" for _ in ids)
+            rows = db.execute(
+                f"SELECT id FROM papers WHERE id IN ({marks}) AND last_seen < ?", (*ids, before.isoformat())
+            ).fetchall()
+            ids = [str(r[0]) for r in rows]
+            if not ids:
+                return 0
+            marks = ", ".join("?" for _ in ids)
             db.execute(f"DELETE FROM scores WHERE paper_id IN ({marks})", ids)
             db.execute(f"DELETE FROM paper_versions WHERE id IN ({marks})", ids)
             # Their offers stay (a few dozen bytes a paper and channel): a new version
