@@ -187,6 +187,9 @@ HOT_QUERIES: dict[str, Callable[[Store], object]] = {
     "a stored paper": lambda s: s.get_paper("2401.00001"),
     "retention's oldest papers": lambda s: s.prune_papers(NOW - timedelta(days=20)),
     "a channel's candidates": _candidates,
+    "a channel's updated papers (flag_updated)": lambda s: s.updated_candidates(
+        "email", NOW - timedelta(days=14)
+    ),
     "papers pending digests hold": lambda s: s.pending_paper_ids(),
 }
 

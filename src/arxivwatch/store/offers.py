@@ -11,6 +11,7 @@ higher than the version offered.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from arxivwatch.models import Paper
@@ -23,10 +24,13 @@ CANDIDATES_SQL = (
     " AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.channel = ? AND o.paper_id = p.id)"
     " ORDER BY p.first_seen, p.seq"
 )
+# Driven by the papers stored again since the horizon (an index range), each looked up in
+# the channel's offers: never the channel's whole offer history (one row per paper ever
+# offered). Few rows: sorted in arrival order by the caller, not by a temporary B-tree.
 UPDATED_SQL = (
-    "SELECT p.*, o.offered FROM papers p JOIN (SELECT paper_id, MAX(version) AS offered"
-    " FROM offers WHERE channel = ? GROUP BY paper_id) o ON o.paper_id = p.id"
-    " WHERE p.version > o.offered AND p.last_seen >= ? ORDER BY p.first_seen, p.seq"
+    "SELECT * FROM (SELECT p.*, (SELECT MAX(o.version) FROM offers o WHERE o.channel = ?"
+    " AND o.paper_id = p.id) AS offered FROM papers p WHERE p.last_seen >= ?)"
+    " WHERE version > offered"
 )
 
 
@@ -41,8 +45,9 @@ class OfferTables(Database):
 
     def updated_candidates(self, channel: str, since: datetime) -> dict[str, tuple[Paper, int]]:
         """paper id -> (the stored paper, the highest version offered on `channel`), for papers
-        stored again at or after `since` with a version higher than the one offered."""
-        rows = self._rows(UPDATED_SQL, (channel, since.isoformat()))
+        stored again at or after `since` with a version higher than the one offered, in arrival
+        order (first stored, then the store's sequence)."""
+        rows = sorted(self._rows(UPDATED_SQL, (channel, since.isoformat())), key=_arrival)
         return {row["id"]: (row_paper(row), int(row["offered"])) for row in rows}
 
     def waiting(self, channel: str, since: datetime) -> int:
@@ -64,3 +69,8 @@ class OfferTables(Database):
             (channel,),
         )
         return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _arrival(row: sqlite3.Row) -> tuple[str, int]:
+    """A paper row's place in arrival order: first stored, then the store's sequence."""
+    return str(row["first_seen"]), int(row["seq"] or 0)
