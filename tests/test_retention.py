@@ -14,7 +14,7 @@ from arxiv_server import EMPTY_FEED, ArxivServer, Reply, recorded
 from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import ConfigError
+from arxivwatch.errors import ConfigError, StoreError
 from arxivwatch.jobs import open_store, retention
 from arxivwatch.models import Paper, Score
 from arxivwatch.scheduler import Runner, StoppableClock
@@ -218,3 +218,15 @@ def test_a_new_version_stored_by_another_process_during_a_prune_is_kept(tmp_path
         kept = store.get_paper("2310.00001")
         assert kept is not None and kept.version == 3
         assert store.get_paper("2310.00002") is None
+
+
+def test_vacuum_while_another_process_writes_is_one_store_error(tmp_path: Path) -> None:
+    """VACUUM blocked by another connection's write: a StoreError naming the file, not raw SQLite."""
+    with Store(tmp_path / "v.db", clock=FakeClock(NOW), busy_timeout=0.2) as store:
+        stored(store, {"2310.00001": 1})
+        with sqlite3.connect(store.path, isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO kv VALUES ('held', 'by another process')")
+            with pytest.raises(StoreError, match=r"v\.db failed: database is locked"):
+                store.vacuum()
+            other.execute("ROLLBACK")

@@ -69,8 +69,9 @@ class RetentionTables(Database):
             return int(db.execute(f"DELETE FROM papers WHERE id IN ({marks})", ids).rowcount)
 
     def vacuum(self) -> None:
-        """Rewrite the database file without its free pages (VACUUM); needs about its size free."""
-        with self._mutex:
+        """Rewrite the database file without its free pages (VACUUM); needs about its size free.
+        Raises StoreError when another process keeps the database busy or the disk fills."""
+        with self._mutex, self._guard():
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
