@@ -384,6 +384,17 @@ def test_garbled_retry_after_falls_back_to_backoff(
     assert 3.0 <= wait <= 4.5
 
 
+@pytest.mark.parametrize("value", ["\xb2", "\xb9\xb3", "1\xbd"])
+def test_retry_after_with_non_ascii_digits_is_ignored(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock, value: str
+) -> None:
+    """A Retry-After of Latin-1 'digits' (superscript two) is garbled, not a ValueError: the backoff applies."""
+    arxiv_server.script("rss", Reply(503, b"busy", {"Retry-After": value}), feed_reply(EMPTY_FEED))
+    assert client.fetch_feed(CATS).result is not None
+    (wait,) = clock.sleeps
+    assert 3.0 <= wait <= 4.5
+
+
 def test_short_retry_after_is_topped_up_by_the_pacer(
     arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
 ) -> None:

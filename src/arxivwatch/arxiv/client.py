@@ -337,7 +337,7 @@ class ArxivClient:
         if not value:
             return None
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not str.isdigit alone: '²' is a digit to it
             return float(value)
         try:
             moment = parsedate_to_datetime(value)
