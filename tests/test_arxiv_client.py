@@ -388,7 +388,7 @@ def test_garbled_retry_after_falls_back_to_backoff(
 def test_retry_after_with_non_ascii_digits_is_ignored(
     arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock, value: str
 ) -> None:
-    """A Retry-After of Latin-1 'digits' (superscript two) is garbled, not a ValueError: the backoff applies."""
+    """A Retry-After of Latin-1 'digits' (superscript two) is garbled, not a ValueError: backoff applies."""
     arxiv_server.script("rss", Reply(503, b"busy", {"Retry-After": value}), feed_reply(EMPTY_FEED))
     assert client.fetch_feed(CATS).result is not None
     (wait,) = clock.sleeps

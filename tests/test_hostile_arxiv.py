@@ -274,3 +274,55 @@ def test_two_processes_on_one_pace_file_keep_the_interval(arxiv_server: ArxivSer
     assert len(arrivals) == 6
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.6 - 0.02, gaps
+
+
+def slow_headers_server(stop: threading.Event) -> int:
+    """A loopback server that answers every connection with a status line, then one header line
+    every 0.2 s for 8 s (each read arrives well within any read timeout); returns its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                give_up = time.monotonic() + 8.0
+                while not stop.is_set() and time.monotonic() < give_up:
+                    conn.sendall(b"X-Slow: a\r\n")
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        with listener:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+def test_headers_dripping_without_end_stop_at_the_budget() -> None:
+    """Headers arriving one line every 0.2 s (never finished), budget 2 s: ArxivUnavailable within 4 s."""
+    stop = threading.Event()
+    port = slow_headers_server(stop)
+    url = f"http://127.0.0.1:{port}"
+    client = ArxivClient(
+        api_url=f"{url}/api/query", feed_url=f"{url}/rss", contact="lab@example.org", budget=2.0, timeout=30.0
+    )
+    try:
+        began = time.monotonic()
+        with pytest.raises(ArxivUnavailable):
+            client.fetch_feed(CATS)
+        took = time.monotonic() - began
+    finally:
+        stop.set()
+        client.close()
+    assert took < 4.0, f"took {took:.1f} s"

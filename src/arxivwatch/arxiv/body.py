@@ -47,12 +47,16 @@ def read_body(
                 )
             parts.append(piece)
         if time.monotonic() > deadline:
-            raise ArxivUnavailable(
-                f"arXiv's answer from {url} was still arriving when the {budget:.0f} s "
-                f"budget ran out ({size:,} bytes read)",
-                hint="arXiv or the network is very slow; try again later",
-            )
+            raise late(url, budget, f" ({size:,} bytes read)")
     return b"".join(parts)
+
+
+def late(url: str, budget: float, detail: str = "") -> ArxivUnavailable:
+    """The error for an answer from `url` still arriving (headers or body) when `budget` s ran out."""
+    return ArxivUnavailable(
+        f"arXiv's answer from {url} was still arriving when the {budget:.0f} s budget ran out{detail}",
+        hint="arXiv or the network is very slow; try again later",
+    )
 
 
 def _inflated(inflate: zlib._Decompress | None, raw: bytes) -> Iterator[bytes]:

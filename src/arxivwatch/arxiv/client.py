@@ -20,8 +20,8 @@ Bounds against a hostile or broken server:
 - the body is read as a stream and inflated here (gzip only is asked for), at most
   `max_body_bytes` after decompression, so a gzip bomb costs at most that much memory;
 - one attempt ends when what remains of `budget` has passed in wall-clock time, however
-  slowly the bytes drip; each connect and read also times out after `timeout` seconds, or
-  what remains of the budget if that is less;
+  slowly the bytes drip, headers included (deadline.py); each connect and read also
+  times out after `timeout` seconds, or what remains of the budget if that is less;
 - an unreachable network (DNS failure, connection refused, no route, a connect unanswered
   for CONNECT_TIMEOUT seconds) is retried for at
   most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline, whose line names
@@ -46,7 +46,8 @@ from types import TracebackType
 import httpx
 
 from arxivwatch import __version__
-from arxivwatch.arxiv.body import MAX_BODY_BYTES, read_body
+from arxivwatch.arxiv.body import MAX_BODY_BYTES, late, read_body
+from arxivwatch.arxiv.deadline import DeadlineBackend
 from arxivwatch.arxiv.pacer import Pacer
 from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
 from arxivwatch.clock import Clock, SystemClock
@@ -122,11 +123,16 @@ class ArxivClient:
         self.requests = 0
         self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
+        self._deadline = DeadlineBackend()
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
+            transport = httpx.HTTPTransport(limits=limits)
+            transport._pool._network_backend = self._deadline
         self._http = httpx.Client(
             # gzip only: the body is inflated here, chunk by chunk, under max_body_bytes
             headers={"User-Agent": user_agent(contact), "Accept-Encoding": "gzip"},
             timeout=timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            limits=limits,
             follow_redirects=True,
             transport=transport,
         )
@@ -315,16 +321,22 @@ class ArxivClient:
         """
         seconds = max(min(self.timeout, deadline - time.monotonic()), 0.1)
         limit = httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
-        with self._http.stream("GET", url, params=params, headers=headers, timeout=limit) as response:
-            content = read_body(
-                response.iter_raw(),  # as it arrives (httpcore reads at most 64 KB at a time)
-                response.headers.get("Content-Encoding", "identity"),
-                url,
-                max_bytes=self.max_body_bytes,
-                deadline=deadline,
-                budget=self.budget,
-            )
-            return Body(response, content)
+        self._deadline.deadline = deadline
+        try:
+            with self._http.stream("GET", url, params=params, headers=headers, timeout=limit) as response:
+                content = read_body(
+                    response.iter_raw(),  # as it arrives (httpcore reads at most 64 KB at a time)
+                    response.headers.get("Content-Encoding", "identity"),
+                    url,
+                    max_bytes=self.max_body_bytes,
+                    deadline=deadline,
+                    budget=self.budget,
+                )
+                return Body(response, content)
+        except httpx.TimeoutException as exc:
+            if time.monotonic() < deadline:
+                raise  # an ordinary timeout, retried
+            raise late(url, self.budget) from exc
 
     def _backoff(self, attempt: int) -> float:
         """min_interval (at least 2 s) doubled per attempt, capped, plus up to half again of jitter."""
