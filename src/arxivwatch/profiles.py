@@ -57,7 +57,8 @@ def select(profiles: Sequence[Profile], names: Sequence[str]) -> list[Profile]:
 def is_positive(entry: CuratedEntry, profile: Profile) -> bool:
     """True when the entry's section path matches the profile's sections, or its title a seed."""
     patterns = _compiled(profile.sections)
-    if any(p.search(element) for p in patterns for element in entry.section):
+    # only a heading's first MAX_SUBJECT characters: the bound regex_bounds' check relies on
+    if any(p.search(element[: regex_bounds.MAX_SUBJECT]) for p in patterns for element in entry.section):
         return True
     return matches_seeds(entry.title, profile.seeds)
 
