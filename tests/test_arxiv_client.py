@@ -395,6 +395,20 @@ def test_retry_after_with_non_ascii_digits_is_ignored(
     assert 3.0 <= wait <= 4.5
 
 
+def test_redirect_hops_are_paced_and_capped(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """Each redirect hop is a request to arXiv: two hops wait 3 s each; a redirect loop stops after 5 hops."""
+    hop = Reply(302, b"", {"Location": "/rss/cs.CV"})
+    arxiv_server.script("rss", hop, hop, feed_reply(EMPTY_FEED))
+    assert client.fetch_feed(CATS).result is not None
+    assert clock.sleeps == [3.0, 3.0] and client.requests == 3
+    arxiv_server.script("rss", hop)
+    with pytest.raises(ArxivError):
+        client.fetch_feed(CATS)
+    assert len(arxiv_server.requests_to("rss")) <= 3 + 1 + 5
+
+
 def test_short_retry_after_is_topped_up_by_the_pacer(
     arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
 ) -> None:

@@ -12,11 +12,23 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 
+import httpx
+
 from arxivwatch.errors import ArxivError, ArxivUnavailable
 
 MAX_BODY_BYTES = 50_000_000  # the largest real day's feed is a few MB; 50 MB is generous
 _CHUNK = 64 * 1024  # bytes inflated per step, so one step never makes more than this
 _CODINGS = ("identity", "gzip", "x-gzip", "")
+
+
+class Body:
+    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
+
+    def __init__(self, response: httpx.Response, content: bytes) -> None:
+        self.status_code = response.status_code
+        self.reason_phrase = response.reason_phrase
+        self.headers = response.headers
+        self.content = content
 
 
 def read_body(

@@ -4,7 +4,8 @@ Manners, as arXiv's terms of use ask:
 - at most one request every `min_interval` seconds (3 s), counted between the end of
   one answer and the start of the next request, across every method of one client and,
   through `pace_file` (see pacer.py), across every process using one store;
-- one connection at a time (a synchronous client with a single-connection pool);
+- one connection at a time (a synchronous client with a single-connection pool), and a
+  redirect's next hop paced like a new request (at most MAX_REDIRECTS hops);
 - a User-Agent naming arxivwatch, its version and the operator's contact address;
 - conditional GET for the feed (If-None-Match / If-Modified-Since), so an unchanged
   feed costs a 304 and no parsing.
@@ -46,7 +47,7 @@ from types import TracebackType
 import httpx
 
 from arxivwatch import __version__
-from arxivwatch.arxiv.body import MAX_BODY_BYTES, late, read_body
+from arxivwatch.arxiv.body import MAX_BODY_BYTES, Body, late, read_body
 from arxivwatch.arxiv.deadline import DeadlineBackend
 from arxivwatch.arxiv.pacer import Pacer
 from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
@@ -58,6 +59,7 @@ log = logging.getLogger("arxivwatch.arxiv")
 
 PROJECT_URL = "https://github.com/arxivwatch/arxivwatch"
 LOOKUP_BATCH = 100  # ids per id_list call
+MAX_REDIRECTS = 5  # hops followed for one request, each paced
 API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -74,16 +76,6 @@ class FeedFetch:
     etag: str | None
     last_modified: str | None
     url: str = ""
-
-
-class Body:
-    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
-
-    def __init__(self, response: httpx.Response, content: bytes) -> None:
-        self.status_code = response.status_code
-        self.reason_phrase = response.reason_phrase
-        self.headers = response.headers
-        self.content = content
 
 
 def user_agent(contact: str) -> str:
@@ -134,8 +126,17 @@ class ArxivClient:
             timeout=timeout,
             limits=limits,
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            event_hooks={"response": [self._pace_redirect]},
             transport=transport,
         )
+
+    def _pace_redirect(self, response: httpx.Response) -> None:
+        """A redirect's next hop is one more request to arXiv: counted and paced like any other."""
+        if response.is_redirect:
+            self._pacer.done()
+            self.requests += 1
+            self._pacer.wait()
 
     def __enter__(self) -> ArxivClient:
         return self
