@@ -7,6 +7,8 @@ transaction rolled back, the old model in place, the lock released.
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import resource
 import signal
 import sqlite3
@@ -207,3 +209,45 @@ def test_model_save_on_a_full_disk_keeps_the_old_model(trained: model.Model, tmp
     assert "the previous model is still in place" in line
     assert path.read_bytes() == b"the previous model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def _huge_npy() -> bytes:
+    """An .npy member whose header claims 200,000 x 200,000 float64 (298 GiB) over 100 bytes of data."""
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (200000, 200000), }"
+    header += b" " * (117 - len(header)) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(100)
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        pytest.param(lambda meta: b"", id="meta-shape-too-large"),
+        pytest.param(lambda meta: b"[" * 100_000, id="meta-nested-100000-deep"),
+        pytest.param(lambda meta: {k: "x" for k in meta} | {"format": meta["format"]}, id="meta-fields-str"),
+    ],
+)
+def test_model_with_a_hostile_member_is_one_line(
+    trained: model.Model, tmp_path: Path, member: Callable[[dict[str, object]], object]
+) -> None:
+    """A meta member claiming 298 GiB, nested 100,000 deep or all strings: ModelError, no traceback."""
+    good = tmp_path / "good.npz"
+    model.save(trained, good)
+    with np.load(good, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    replacement = member(meta)
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            if name == "meta" and replacement == b"":
+                buffer.write(_huge_npy())
+            elif name == "meta":
+                text = replacement if isinstance(replacement, bytes) else json.dumps(replacement).encode()
+                np.save(buffer, np.frombuffer(text, dtype=np.uint8), allow_pickle=False)
+            else:
+                np.save(buffer, array, allow_pickle=False)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+    with pytest.raises(ModelError) as caught:
+        model.load(path)
+    assert f"the model file {path} is damaged" in one_line(caught.value)

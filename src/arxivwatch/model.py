@@ -323,7 +323,8 @@ def load(path: Path) -> Model:
         if strays:  # np.load gives the raw bytes of a member that is not an .npy array
             raise ModelError(f"the model file {path} is damaged ({strays[0]} is not an array)", hint=RETRAIN)
         meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+    # MemoryError: a member's header claims a shape too large to allocate; RecursionError: nested meta
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, MemoryError, RecursionError) as e:
         raise ModelError(f"the model file {path} is damaged", hint=RETRAIN) from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
@@ -333,7 +334,7 @@ def load(path: Path) -> Model:
         )
     try:
         return _build(meta, arrays)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, MemoryError) as e:
         raise ModelError(f"the model file {path} is damaged", hint=RETRAIN) from e
 
 
