@@ -88,3 +88,24 @@ def test_failing_smtp_login_shows_no_password(trained_config: Callable[[str], Pa
     assert result.returncode != 0
     assert "SECRET" not in result.stdout + result.stderr
     assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "htp://hooks.example/SECRET-hook-1",
+        "http://[SECRET-hook-2/x",
+        "SECRET-hook-3",
+        "https:///SECRET-hook-4",
+    ],
+)
+def test_malformed_webhook_url_is_one_line_naming_the_variable(
+    url: str, trained_config: Callable[[str], Path]
+) -> None:
+    """A webhook variable that is no http(s) URL: one line naming the variable, exit 1, never its value."""
+    cfg = trained_config('[slack]\nenabled = true\nwebhook_url_env = "DIGEST_WEBHOOK"\n')
+    result = _run({"DIGEST_WEBHOOK": url}, "-v", "slack", cfg)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "the Slack webhook URL in $DIGEST_WEBHOOK is not an http(s) URL" in result.stderr
+    assert "SECRET" not in result.stdout + result.stderr

@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from arxivwatch.config import secret
 from arxivwatch.errors import DeliveryError
@@ -158,6 +159,11 @@ def _slack(
             f"no Slack credentials: ${cfg.token_env} is not set",
             hint=f"export the bot token as {cfg.token_env}, or set [slack] webhook_url_env",
         )
+    if webhook and not _http_url(webhook):  # named by its variable: the URL is the secret
+        raise DeliveryError(
+            f"the Slack webhook URL in ${cfg.webhook_url_env} is not an http(s) URL",
+            hint=f"set {cfg.webhook_url_env} to the URL Slack gave (https://hooks.slack.com/services/...)",
+        )
     stamps = [s for s in record.detail.split(",") if s] if record.progress else []
 
     def accepted(count: int, ts: str) -> None:
@@ -181,3 +187,12 @@ def _slack(
     finally:
         budget.seconds = max(budget.seconds - (clock.now() - started).total_seconds(), 0.0)
     return Receipt(receipt.channel, receipt.digest_key, receipt.accepted_at, ",".join(stamps), receipt.extra)
+
+
+def _http_url(url: str) -> bool:
+    """Whether `url` parses as an http(s) URL with a host (urllib and slack-sdk raise on others)."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range
+        return False
