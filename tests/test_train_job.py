@@ -160,6 +160,23 @@ def test_score_command_refuses_a_bad_line_with_its_number(trained: str, cli: Cli
     ]
 
 
+def test_score_command_refuses_deep_or_non_utf8_input_in_one_line(
+    trained: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A line nested 100,000 deep, or a file of non-UTF-8 bytes, is one line naming the line, exit 2."""
+    result = cli("score", "--config", trained, stdin='{"id": "1", "title": "ok"}\n' + "[" * 100_000 + "\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[0].startswith("Error: stdin line 2: not a JSON object")
+    assert "Traceback" not in result.stderr
+    latin = tmp_path / "papers.jsonl"
+    latin.write_bytes(b'{"id": "1", "title": "ok"}\n{"id": "2", "title": "caf\xe9"}\n')
+    result = cli("score", "--config", trained, "--input", str(latin))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {latin} line 2: not UTF-8 text; give UTF-8 JSON lines"
+    ]
+
+
 def test_train_reads_a_relative_list_beside_the_config(tmp_path: Path, cli: CliRunner) -> None:
     """A list named relatively in the configuration is found beside it, whatever the working folder."""
     import shutil

@@ -5,6 +5,7 @@ Scoring stored papers (poll, digest) lives in jobs/scoring.py."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 import sys
@@ -360,10 +361,13 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
 
 
 def _open_input(source: str) -> IO[str]:
+    # undecodable bytes kept as surrogates, so the line holding them can be named (_read_papers)
     if source == "-":
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="surrogateescape")
         return sys.stdin
     try:
-        return Path(source).open(encoding="utf-8")
+        return Path(source).open(encoding="utf-8", errors="surrogateescape")
     except OSError as e:
         raise UsageError(f"cannot read {source} ({e.strerror})", hint="check the --input path") from e
 
@@ -371,18 +375,26 @@ def _open_input(source: str) -> IO[str]:
 def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
     label = "stdin" if name == "-" else name
     for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
         try:
-            obj = json.loads(line)
-            yield Paper(
-                id=str(obj["id"]),
-                title=str(obj["title"]),
-                abstract=str(obj.get("abstract") or ""),
-                categories=tuple(obj.get("categories") or ()),
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise UsageError(
-                f'{label} line {number}: not a JSON object with "id" and "title"',
-                hint='give one {"id","title","abstract","categories"} object per line',
-            ) from e
+            line.encode("utf-8")
+        except UnicodeEncodeError as e:  # a surrogate: bytes that were not UTF-8
+            raise UsageError(f"{label} line {number}: not UTF-8 text", hint="give UTF-8 JSON lines") from e
+        if line.strip():
+            yield _paper_line(line, label, number)
+
+
+def _paper_line(line: str, label: str, number: int) -> Paper:
+    """One JSON line as a Paper; UsageError naming the line when it is not one."""
+    try:
+        obj = json.loads(line)
+        return Paper(
+            id=str(obj["id"]),
+            title=str(obj["title"]),
+            abstract=str(obj.get("abstract") or ""),
+            categories=tuple(obj.get("categories") or ()),
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise UsageError(
+            f'{label} line {number}: not a JSON object with "id" and "title"',
+            hint='give one {"id","title","abstract","categories"} object per line',
+        ) from e
