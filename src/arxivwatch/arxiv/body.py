@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterable, Iterator
-
-import httpx
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from arxivwatch.errors import ArxivError, ArxivUnavailable
 
@@ -21,14 +20,14 @@ _CHUNK = 64 * 1024  # bytes inflated per step, so one step never makes more than
 _CODINGS = ("identity", "gzip", "x-gzip", "")
 
 
+@dataclass(frozen=True)
 class Body:
-    """A response's status, headers and (inflated, bounded) body: what the parsers need."""
+    """A response's status, headers (case-insensitive, as httpx gives them) and inflated, bounded body."""
 
-    def __init__(self, response: httpx.Response, content: bytes) -> None:
-        self.status_code = response.status_code
-        self.reason_phrase = response.reason_phrase
-        self.headers = response.headers
-        self.content = content
+    status_code: int
+    reason_phrase: str
+    headers: Mapping[str, str]
+    content: bytes
 
 
 def read_body(

@@ -333,7 +333,7 @@ class ArxivClient:
                     deadline=deadline,
                     budget=self.budget,
                 )
-                return Body(response, content)
+                return Body(response.status_code, response.reason_phrase, response.headers, content)
         except httpx.TimeoutException as exc:
             if time.monotonic() < deadline:
                 raise  # an ordinary timeout, retried
