@@ -280,3 +280,19 @@ def test_like_names_a_clean_title_of_that_profile(
         assert set(likes) <= own
     every = [r for result in background_results for s in result.values() for r in s.reasons]
     assert not [r for r in every if "Best Paper -" in r or "(Just notes)" in r or "[website]" in r]
+
+
+def test_like_is_left_out_when_the_nearest_entry_shares_only_a_word(trained: model.Model) -> None:
+    """The demo's synthetic chest X-ray paper is not "like" an RGB-D object segmentation paper
+    (cosine 0.13, sharing little more than "segmentation"): below score.MIN_LIKE none is named."""
+    from arxivwatch.arxiv.parse import parse_feed
+    from arxivwatch.jobs.learn import sample_feed
+
+    wanted = "Evaluating and Improving the Effectiveness of Synthetic Chest X-Rays"
+    feed = parse_feed(sample_feed(), source="bundled sample feed")
+    papers = [p for p in feed.papers if p.title.startswith(wanted)]
+    assert len(papers) == 1
+    with score.Scorer(trained, workers=1) as scorer:
+        results = scorer.score(papers)
+    likes = [r for result in results for r in result["segmentation"].reasons if r.startswith("like: ")]
+    assert likes == []

@@ -41,7 +41,8 @@ REASON_TERMS = 3
 REASON_CANDIDATES = 8  # the strongest terms drawn per paper, before the filters above
 REASON_SHARE = 0.25  # a reason weighs at least this share of the paper's strongest term
 MIN_REASON_IDF = 3.0  # idf = 1 + ln((1 + n) / (1 + df)): 3.0 is a term in about 1 text in 7.4
-MIN_LIKE = 0.1  # cosine similarity of tf-idf rows below which no curated entry is "like" it
+MIN_LIKE = 0.15  # cosine similarity of tf-idf rows below which no curated entry is "like" it (at 0.1,
+# little more than "segmentation" in common made a synthetic chest X-ray paper "like" an RGB-D one)
 # Words of scientific writing that never say why a paper fits a profile, and fragments
 # of hyphenated words ("self-supervised" gives "self", "U-Net" gives "net").
 GENERIC = frozenset(
