@@ -25,8 +25,8 @@ Bounds against a hostile or broken server:
   times out after `timeout` seconds, or what remains of the budget if that is less;
 - an unreachable network (DNS failure, connection refused, no route, a connect unanswered
   for CONNECT_TIMEOUT seconds) is retried for at
-  most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline, whose line names
-  `--offline`.
+  most `UNREACHABLE_BUDGET` seconds, then fails with ArxivOffline; the command that
+  asked adds the hint that fits it (poll: try later; train: `--offline`).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ class ArxivClient:
             if unreachable and spent + delay > min(self.budget, UNREACHABLE_BUDGET):
                 raise ArxivOffline(
                     f"cannot reach arXiv at {url}: {failure} ({attempt + 1} attempts in {spent:.0f} s)",
-                    hint="check the network; `train --offline` trains on what is cached without arXiv",
+                    hint="check the network",
                 )
             if spent + delay > self.budget:
                 raise ArxivUnavailable(

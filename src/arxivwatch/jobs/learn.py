@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import ArxivError, ListError, UsageError
+from arxivwatch.errors import ArxivError, ArxivOffline, ListError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store
 from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
 from arxivwatch.progress import Progress
@@ -351,6 +351,8 @@ def _metadata(
                 fetched.extend(papers)
                 progress.advance(len(batch))
     except ArxivError as e:
+        if isinstance(e, ArxivOffline):
+            e.hint = "check the network, or run `train --offline` to skip arXiv and use the cache"
         log.warning("could not fetch metadata for all listed ids (%s); training on what is cached", e)
     return {**cached, **{p.id: p for p in fetched}}
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import ArxivError, ModelError
+from arxivwatch.errors import ArxivError, ArxivOffline, ModelError
 from arxivwatch.jobs import arxiv_client, load_model, open_store, today
 from arxivwatch.models import Paper
 from arxivwatch.progress import Progress
@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from arxivwatch.store import Store
 
 log = logging.getLogger("arxivwatch.poll")
+
+OFFLINE_HINT = (
+    "the network or arXiv is unreachable; check the network and poll again later "
+    "(the daemon, `arxivwatch run`, catches up on missed announcements by itself)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ def poll(
         try:
             result = _fetch_and_store(config, store, clock, since=since, until=until)
         except ArxivError as e:
+            if isinstance(e, ArxivOffline):
+                e.hint = OFFLINE_HINT  # the client's hint is generic; this one fits a poll
             store.record_poll(
                 PollRun(
                     at=clock.now(),
