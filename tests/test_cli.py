@@ -240,7 +240,8 @@ def test_help_summaries_end_in_one_period() -> None:
 def test_unreachable_arxiv_fails_fast_naming_offline(
     write_config: Callable[[str], Path], cli: CliRunner
 ) -> None:
-    """On a closed port, `train` warns once naming --offline and `poll` fails, each within 30 s."""
+    """On a closed port, `train` warns once naming --offline and `poll` fails, each within 30 s,
+    poll (and status after it) with a hint to poll again later, never `train --offline`."""
     import socket
     import time
 
@@ -262,7 +263,12 @@ def test_unreachable_arxiv_fails_fast_naming_offline(
     polled = cli("poll", "--config", str(cfg))
     assert time.monotonic() - started < 30
     assert polled.returncode == 1
-    assert polled.stderr.splitlines()[-1].startswith(f"Error: cannot reach arXiv at {url}/rss/")
+    error = polled.stderr.splitlines()[-1]
+    assert error.startswith(f"Error: cannot reach arXiv at {url}/rss/")
+    assert "poll again later" in error and "--offline" not in error, error
+    for args in ((), ("--json",)):
+        shown = cli("status", "--config", str(cfg), *args).stdout
+        assert "poll again later" in shown and "--offline" not in shown, shown
 
 
 def test_log_lines_on_a_terminal_stand_on_their_own_beside_the_progress_bar(
