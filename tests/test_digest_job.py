@@ -194,3 +194,29 @@ def test_empty_digest_is_skipped_when_configured(
     (result,) = digest.digest(cfg, channels=["email"], clock=FakeClock(NOW))
     assert result.status == "skipped (empty)"
     assert smtp.messages == []
+
+
+@pytest.mark.parametrize("channel", ["email", "slack"])
+def test_a_channel_named_but_not_enabled_is_refused_recording_nothing(
+    channel: str,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    model_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`digest --channel email|slack` with that channel off exits 2 naming the key and records no digest."""
+    from arxivwatch.cli import main
+
+    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        f'[training]\nmodel = "{model_path}"\n'
+    )
+    cfg = config_io.load(str(path), env={})
+    poll.poll(cfg, clock=FakeClock(NOW))
+    assert main(["digest", "--channel", channel, "--config", str(path)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"Error: {channel} is not enabled: set [{channel}] enabled = true"), error
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert store.last_digests() == [] and store.pending_digests() == []
+    assert main(["digest", "--channel", "stdout", "--config", str(path)]) == 0  # stdout needs nothing

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import ArxivwatchError, DeliveryError
+from arxivwatch.errors import ArxivwatchError, ConfigError, DeliveryError
 from arxivwatch.jobs import load_model, open_store, today
 from arxivwatch.jobs.scoring import horizon_start, model_id, score_new, thresholds
 from arxivwatch.jobs.send import DigestResult, WaitBudget, deliver, sent_day, why_empty
@@ -54,6 +54,21 @@ def enabled_channels(config: Config) -> list[str]:
     return channels or ["stdout"]
 
 
+def check_channels(config: Config, channels: Sequence[str]) -> None:
+    """Refuse (ConfigError, exit 2) a channel asked for by name that the configuration does not
+    enable: email and Slack need `enabled = true` (a digest recorded for them now would wait,
+    pending, and go out whenever they are turned on). stdout and file need nothing (file writes
+    to `[digest] folder`, else the `digests` folder beside the database)."""
+    for channel in channels:
+        if channel in ("email", "slack") and not getattr(config, channel).enabled:
+            variable = f"ARXIVWATCH_{channel.upper()}_ENABLED"
+            raise ConfigError(
+                f"{channel} is not enabled: set [{channel}] enabled = true in {config.source}"
+                f" (or {variable}=true), or choose another --channel",
+                hint="nothing was recorded or sent",
+            )
+
+
 def digest(
     config: Config,
     *,
@@ -71,7 +86,8 @@ def digest(
     passes the day the digest fell due. `out` takes the stdout channel's digest; each
     result's line is written to `report` as it happens (to stderr for the stdout channel).
     Raises the first delivery failure after trying every channel (the failed digests stay
-    pending).
+    pending); a ConfigError, before anything is recorded, for a channel named in `channels`
+    that is not enabled (`check_channels`; a dry run may preview any channel).
     """
     from arxivwatch import digest as selector
 
@@ -79,6 +95,8 @@ def digest(
     out = out or sys.stdout
     period = period or config.digest.period
     start, end = selector.period_bounds(period, day or today(config, clock))
+    if channels and not dry_run:
+        check_channels(config, channels)
     model = load_model(config)
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []
