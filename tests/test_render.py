@@ -285,12 +285,21 @@ def test_day_digest_labels_the_day() -> None:
 
 
 def test_day_without_an_announcement_says_why() -> None:
-    """A day digest with nothing announced says why: a weekend or holiday, or not fetched yet."""
+    """A day digest with nothing announced says why: a weekend or holiday, or not arrived yet."""
     d = Digest("day", date(2024, 11, 30), date(2024, 11, 30), "email", (), scanned=0)
     message = render.render(d)
     for text in (message.text, message.html, message.markdown, json.dumps(message.slack)):
         assert "arXiv announced no papers for Saturday 30 November 2024" in text
-        assert "Saturdays, Sundays" in text and "not been fetched yet" in text
+        assert "Saturdays, Sundays" in text and "not reached arxivwatch yet" in text
+
+
+def test_week_with_nothing_arrived_speaks_to_the_reader() -> None:
+    """An empty week with no paper stored tells readers later papers come next time, no operator talk."""
+    d = Digest("week", date(2024, 11, 22), date(2024, 11, 28), "email", (), scanned=0)
+    message = render.render(d)
+    for text in (message.text, message.html, message.markdown, json.dumps(message.slack)):
+        assert "have reached arxivwatch yet; any that arrive later will be in the next digest" in text
+        assert "poll" not in text and "fetched" not in text, text
 
 
 def test_samples_are_real_papers() -> None:

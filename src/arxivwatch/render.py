@@ -46,7 +46,12 @@ FOOTER = (
 )
 NO_ANNOUNCEMENT = (
     "arXiv announced no papers for {when} (there are no announcements on Saturdays, Sundays "
-    "and arXiv holidays), or they have not been fetched yet."
+    "and arXiv holidays), or they have not reached arxivwatch yet; any that arrive later will "
+    "be in the next digest."
+)
+NOTHING_ARRIVED = (
+    "No papers announced on arXiv this week have reached arxivwatch yet; any that arrive later "
+    "will be in the next digest."
 )
 
 
@@ -252,7 +257,7 @@ def empty_line(digest: Digest) -> str:
     if digest.scanned == 0 and digest.period == "day":
         return NO_ANNOUNCEMENT.format(when=date_range(digest))
     if digest.scanned == 0:
-        return "No papers announced on arXiv this week have been fetched yet: has the poll run?"
+        return NOTHING_ARRIVED  # for the reader; the operator sees why in `arxivwatch status`
     return f"Nothing matched your topics {when}, of the {_scanned(digest.scanned)}."
 
 
