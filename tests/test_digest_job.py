@@ -17,7 +17,7 @@ from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
 from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import DeliveryError
+from arxivwatch.errors import ArxivError, DeliveryError
 from arxivwatch.jobs import digest, learn, open_store, poll
 from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
@@ -220,3 +220,22 @@ def test_a_channel_named_but_not_enabled_is_refused_recording_nothing(
     with open_store(cfg, FakeClock(NOW)) as store:
         assert store.last_digests() == [] and store.pending_digests() == []
     assert main(["digest", "--channel", "stdout", "--config", str(path)]) == 0  # stdout needs nothing
+
+
+def test_an_empty_dry_run_after_a_failed_poll_says_the_poll_failed(
+    write_config: Callable[[str], Path], arxiv_server: ArxivServer, model_path: Path
+) -> None:
+    """`digest --dry-run` with nothing to show after a failed poll names that failure and `status`."""
+    arxiv_server.script("rss", Reply(404, b"not found"))
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        f'[training]\nmodel = "{model_path}"\n'
+    )
+    cfg = config_io.load(str(path), env={})
+    with pytest.raises(ArxivError):
+        poll.poll(cfg, clock=FakeClock(NOW))
+    (result,) = digest.digest(cfg, period="day", dry_run=True, clock=FakeClock(NOW), out=io.StringIO())
+    assert result.papers == 0
+    assert result.line == (
+        "stdout: dry run, 0 papers; the last poll failed at 2024-11-28 08:00 UTC: see `arxivwatch status`"
+    )

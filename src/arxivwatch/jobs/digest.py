@@ -104,6 +104,7 @@ def digest(
     channels = channels or enabled_channels(config)
     with open_store(config, clock) as store, _sending(config, store, dry_run):
         score_new(store, model, _scoring_since(config, store, channels, clock.now()))
+        note = failed_poll_note(store)
         for channel in channels:
             run = _Run(config, store, model, clock, period, start, end, budget)
             try:
@@ -117,6 +118,8 @@ def digest(
                     )
                 ]
                 failures.append(e)
+            if note:  # an empty digest after a failed poll: the operator learns why
+                done = [replace(r, line=f"{r.line}; {note}") if r.papers == 0 else r for r in done]
             for result in done if report else ():
                 print(result.line, file=sys.stderr if channel == "stdout" else report, flush=True)
             results.extend(done)
@@ -126,6 +129,14 @@ def digest(
     if failures:
         raise failures[0]
     return results
+
+
+def failed_poll_note(store: Store) -> str:
+    """"the last poll failed at <UTC time>: see `arxivwatch status`" when it did, else ""."""
+    last = store.last_poll()
+    if last is None or last.outcome != "failed":
+        return ""
+    return f"the last poll failed at {last.at:%Y-%m-%d %H:%M} UTC: see `arxivwatch status`"
 
 
 def resend_pending(config: Config, *, clock: Clock | None = None) -> list[DigestResult]:
