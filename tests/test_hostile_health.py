@@ -113,3 +113,36 @@ def test_polls_share_the_pace_through_the_store(loopback_config: Config, arxiv_s
     second = FakeClock(THURSDAY)
     poll.poll(loopback_config, clock=second)
     assert second.sleeps and second.sleeps[0] == pytest.approx(3.0)
+
+
+def test_status_lists_each_ledger_digest_once_and_every_channel_with_rows(loopback_config: Config) -> None:
+    """With no channel enabled, status shows each channel that has digests in the ledger, and its
+    latest, last sent and pending digests once each."""
+    install_model(loopback_config.model_path)
+    clock = FakeClock(THURSDAY)
+    week = (date(2024, 11, 18), date(2024, 11, 24))
+    later = (date(2024, 11, 25), date(2024, 12, 1))
+    with open_store(loopback_config, clock) as store:
+        store.add_pending_digest("week-2024-11-18-email", "week", *week, "email", [])
+        store.mark_sent("week-2024-11-18-email", "sent")
+        store.add_pending_digest("week-2024-11-25-email", "week", *later, "email", [])
+        store.add_pending_digest("week-2024-11-18-slack", "week", *week, "slack", [])
+        store.mark_sent("week-2024-11-18-slack", "sent")
+    report = status.collect(loopback_config, clock)
+    assert [(d["key"], d["status"]) for d in report["digests"]] == [
+        ("week-2024-11-18-email", "sent"),
+        ("week-2024-11-25-email", "pending"),
+        ("week-2024-11-18-slack", "sent"),
+    ]
+    assert list(report["channels"]) == ["email", "slack"]
+    assert report["channels"]["email"]["pending"] == ["week-2024-11-25-email"]
+    assert report["channels"]["email"]["enabled"] is False
+    out = io.StringIO()
+    status.status(loopback_config, clock=clock, out=out)
+    lines = out.getvalue().splitlines()
+    assert any(
+        line.startswith("email (not enabled): last digest week-2024-11-25-email pending") for line in lines
+    )
+    assert any(
+        line.startswith("slack (not enabled): last digest week-2024-11-18-slack sent") for line in lines
+    )

@@ -132,7 +132,7 @@ def digest(
 
 
 def failed_poll_note(store: Store) -> str:
-    """"the last poll failed at <UTC time>: see `arxivwatch status`" when it did, else ""."""
+    """ "the last poll failed at <UTC time>: see `arxivwatch status`" when it did, else ""."""
     last = store.last_poll()
     if last is None or last.outcome != "failed":
         return ""

@@ -15,7 +15,7 @@ from arxivwatch.jobs import load_model, open_store
 if TYPE_CHECKING:
     from arxivwatch.config import Config
     from arxivwatch.schedule import Cron
-    from arxivwatch.store import Store
+    from arxivwatch.store import DigestRecord, Store
 
 GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
 ARXIV_ZONE = ZoneInfo("America/New_York")  # the feed's dates are arXiv's business days there
@@ -49,7 +49,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
                     "papers": len(d.items),
                     "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 }
-                for d in [*store.last_digests(), *store.pending_digests()]
+                for d in _digests(store)
             ],
             "channels": _channels(config, store, now),
             "heartbeats": {
@@ -92,15 +92,29 @@ def status(
     return 1 if check and report["problem"] else 0
 
 
-def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
-    """Per channel: the last digest, how many papers wait for it, the recipients refused."""
-    from arxivwatch.jobs.digest import enabled_channels, offers_since
+def _digests(store: Store) -> list[DigestRecord]:
+    """The ledger's digests of interest, each once: per channel its latest and its last sent
+    one, and every pending one; by channel, then period start."""
+    chosen: dict[str, DigestRecord] = {}
+    latest = store.last_digests()
+    sent = [store.last_sent(d.channel) for d in latest]
+    for record in [*latest, *(d for d in sent if d is not None), *store.pending_digests()]:
+        chosen.setdefault(record.key, record)
+    return sorted(chosen.values(), key=lambda d: (d.channel, d.start, d.created_at))
 
+
+def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """Per channel that is enabled (stdout aside) or has digests in the ledger: the last digest,
+    how many papers wait for it, the recipients refused."""
+    from arxivwatch.jobs.digest import CHANNELS, enabled_channels, offers_since
+
+    wanted = set(enabled_channels(config)) - {"stdout"} | {d.channel for d in store.last_digests()}
     report: dict[str, Any] = {}
-    for channel in [c for c in enabled_channels(config) if c != "stdout"]:
+    for channel in [c for c in CHANNELS if c in wanted]:
         since = offers_since(store, channel, now, config.digest.horizon_days)
         last = next((d for d in store.last_digests() if d.channel == channel), None)
         report[channel] = {
+            "enabled": channel in enabled_channels(config),
             "last_digest": None
             if last is None
             else {
@@ -219,7 +233,8 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
             said += f" ({last['papers']} papers shown, {last['offered']} offered)"
         pending = f", pending: {', '.join(c['pending'])}" if c["pending"] else ""
         refused = f", refused recipients: {', '.join(c['refused'])}" if c["refused"] else ""
-        lines.append(f"{channel}: {said}; {c['waiting']} papers waiting{pending}{refused}")
+        off = "" if c["enabled"] else " (not enabled)"
+        lines.append(f"{channel}{off}: {said}; {c['waiting']} papers waiting{pending}{refused}")
     for job, at in report["next_runs"].items():
         lines.append(f"next {job}: {at}")
     lines.append("healthy" if report["healthy"] else f"unhealthy: {report['problem']}")
