@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,23 @@ def test_building_the_arxiv_client_warns_about_the_contact(
         assert not caplog.records
         jobs.arxiv_client(cfg, FakeClock()).close()
     assert any("[arxiv] contact is not set" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("section", ["email", "slack"])
+def test_a_channel_enabled_from_the_environment_is_named_by_its_variable(
+    section: str, write_config: Callable[[str], Path]
+) -> None:
+    """A channel turned on by ARXIVWATCH_<SECTION>_ENABLED with its settings missing names that
+    variable, not the file, and says to unset it."""
+    path = write_config('[arxiv]\ncontact = "lab@example.org"\n')
+    variable = f"ARXIVWATCH_{section.upper()}_ENABLED"
+    with pytest.raises(ConfigError) as info:
+        config.load(str(path), env={variable: "true"})
+    line = str(info.value)
+    assert line.startswith(f"[{section}] is enabled by the environment variable {variable} but "), line
+    assert line.endswith(f"unset {variable}") and str(path) not in line, line
+    file_on = write_config(f"[{section}]\nenabled = true\n")
+    with pytest.raises(
+        ConfigError, match=rf"^{re.escape(str(file_on))}: \[{section}\] is enabled but .*set enabled = false$"
+    ):
+        config.load(str(file_on), env={})

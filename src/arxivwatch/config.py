@@ -201,7 +201,7 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
         sections[name] = _build_section(name, cls, table, env, config.source)
     config = replace(config, **sections)
     _refuse_unknown_variables(config, env)
-    _validate(config)
+    _validate(config, env)
     log.debug("configuration from %s", config.source)
     return config
 
@@ -378,7 +378,7 @@ def _from_env(text: str, default: Any, annotation: Any, name: str) -> Any:
     return text
 
 
-def _validate(config: Config) -> None:
+def _validate(config: Config, env: Mapping[str, str]) -> None:
     src = config.source
     sections = {name: getattr(config, name) for name in SECTIONS}
     limits.check_categories(src, config.arxiv.categories)
@@ -414,13 +414,14 @@ def _validate(config: Config) -> None:
         )
     if config.email.enabled and not (config.email.sender and config.email.recipients):
         raise ConfigError(
-            f"{src}: [email] is enabled but sender or recipients is empty",
-            hint="set both, or set enabled = false",
+            f"{_enabled_by(src, 'email', env)} but sender or recipients is empty",
+            hint=f"set both, or {_disable(src, 'email', env)}",
         )
     if config.slack.enabled and not (config.slack.channel or config.slack.webhook_url_env):
         raise ConfigError(
-            f"{src}: [slack] is enabled but neither channel nor webhook_url_env is set",
-            hint="set channel (with a bot token in token_env) or webhook_url_env",
+            f"{_enabled_by(src, 'slack', env)} but neither channel nor webhook_url_env is set",
+            hint="set channel (with a bot token in token_env) or webhook_url_env, or "
+            + _disable(src, "slack", env),
         )
     if config.templates_dir is not None and not config.templates_dir.is_dir():
         raise ConfigError(
@@ -429,6 +430,21 @@ def _validate(config: Config) -> None:
         )
     _validate_schedule(config)
     limits.check_finite(src, sections)  # last: keys with their own range checks name their range first
+
+
+def _enabled_by(src: str, section: str, env: Mapping[str, str]) -> str:
+    """Who turned `section` on: the environment variable when it did, else the file."""
+    variable = f"ARXIVWATCH_{section.upper()}_ENABLED"
+    if env.get(variable) is not None:
+        return f"[{section}] is enabled by the environment variable {variable}"
+    return f"{src}: [{section}] is enabled"
+
+
+def _disable(src: str, section: str, env: Mapping[str, str]) -> str:
+    variable = f"ARXIVWATCH_{section.upper()}_ENABLED"
+    if env.get(variable) is not None:
+        return f"unset {variable}"
+    return "set enabled = false"
 
 
 def _check_seconds(src: str, section: str, key: str, value: float, *, low: float) -> None:
