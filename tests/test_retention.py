@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -116,7 +117,19 @@ def test_arxivwatch_prune_prints_what_it_did(write_config: Callable[[str], Path]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Pruned 0 paper(s) not seen since ")
     assert lines[0].endswith(" (0 kept for pending digests).")
-    assert lines[1].startswith("Database: ")
+    assert lines[1].startswith("Database: ") and " MB -> " in lines[1]
+    assert len(lines) == 2 and " INFO " not in result.stderr, result.stderr  # said once, not logged again
+
+
+def test_arxivwatch_prune_without_vacuum_prints_the_size_once(
+    write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
+    """Without --vacuum the file cannot shrink: prune prints its size once, and no INFO line repeats it."""
+    result = cli("prune", "--config", str(write_config("keep_days = 30\n")))
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.splitlines()[1]
+    assert re.fullmatch(r"Database: \d+\.\d MB \(--vacuum compacts it\)\.", line), line
+    assert " INFO " not in result.stderr, result.stderr
 
 
 def test_keep_days_zero_keeps_everything(write_config: Callable[[str], Path], cli: CliRunner) -> None:

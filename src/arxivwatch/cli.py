@@ -98,7 +98,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     --vacuum then compacts the database file. The daemon prunes after every scheduled poll."""
     from arxivwatch.jobs import retention
 
-    outcome = retention.prune(_config(args), vacuum=args.vacuum)
+    outcome = retention.prune(_config(args), vacuum=args.vacuum, log_summary=False)
     if outcome.before is None:
         print("Nothing pruned: [storage] keep_days = 0 keeps every paper.")
     else:
@@ -106,7 +106,10 @@ def _cmd_prune(args: argparse.Namespace) -> int:
             f"Pruned {outcome.deleted} paper(s) not seen since {outcome.before.date()}"
             f" ({outcome.kept} kept for pending digests)."
         )
-    print(f"Database: {outcome.size_before / 1e6:.1f} MB -> {outcome.size_after / 1e6:.1f} MB.")
+    if args.vacuum:
+        print(f"Database: {outcome.size_before / 1e6:.1f} MB -> {outcome.size_after / 1e6:.1f} MB.")
+    else:
+        print(f"Database: {outcome.size_after / 1e6:.1f} MB (--vacuum compacts it).")
     return 0
 
 

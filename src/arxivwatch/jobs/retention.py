@@ -35,9 +35,12 @@ class PruneOutcome:
     size_after: int
 
 
-def prune(config: Config, *, vacuum: bool = False, clock: Clock | None = None) -> PruneOutcome:
+def prune(
+    config: Config, *, vacuum: bool = False, clock: Clock | None = None, log_summary: bool = True
+) -> PruneOutcome:
     """Delete the papers last stored or seen more than keep_days ago (none when it is 0),
-    except those pending digests hold; with `vacuum`, then compact the file. Logs one line."""
+    except those pending digests hold; with `vacuum`, then compact the file. Logs one line
+    (unless `log_summary` is False: `arxivwatch prune` prints its own)."""
     from arxivwatch.jobs.digest import CHANNELS, offers_since
 
     clock = clock or SystemClock()
@@ -56,7 +59,9 @@ def prune(config: Config, *, vacuum: bool = False, clock: Clock | None = None) -
         if vacuum:
             store.vacuum()
         outcome = PruneOutcome(before, deleted, kept, size_before, store.size_bytes())
-    if before is None:
+    if not log_summary:
+        pass
+    elif before is None:
         log.info("prune: [storage] keep_days = 0 keeps every paper; nothing deleted")
     else:
         log.info(
