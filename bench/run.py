@@ -4,7 +4,7 @@
                         [--out bench/results.json]
 
 Offline and self-contained (loopback servers, bundled and recorded data). On a 2-core machine
-the speed sections take about a minute, ranking quality one to eight (the first run fills the
+the speed sections take about a minute, ranking quality one to eight minutes (the first run fills the
 embedding cache), the history table four to eight: `--no-history` and `--no-quality` skip those;
 `--quick` only lowers the repeats. Exits 1, with a NOT RUN line, when a part could not run
 (ranking quality without the bench extras). Prints one table and writes bench/results.json

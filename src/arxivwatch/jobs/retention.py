@@ -60,8 +60,8 @@ def prune(
             store.vacuum()
         outcome = PruneOutcome(before, deleted, kept, size_before, store.size_bytes())
     if not log_summary:
-        pass
-    elif before is None:
+        return outcome
+    if before is None:
         log.info("prune: [storage] keep_days = 0 keeps every paper; nothing deleted")
     else:
         log.info(
