@@ -89,7 +89,7 @@ def test_unknown_profile_is_one_line_exit_2(tmp_path: Path, cli: CliRunner) -> N
 def test_missing_list_file_is_one_line_exit_2(
     tmp_path: Path, write_config: Callable[[str], Path], cli: CliRunner
 ) -> None:
-    """`lists show` and `train --list` on a missing file: exit 2 and one line naming the file."""
+    """`lists show` and `train --list` on a missing file: exit 2, one line naming it, no foreign option."""
     cfg = write_config("")
     missing = tmp_path / "no-such-list.md"
     for args in (("lists", "show", str(missing)), ("train", "--offline", "--list", str(missing))):
@@ -97,6 +97,8 @@ def test_missing_list_file_is_one_line_exit_2(
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "no-such-list.md" in lines[0], lines
+        if args[0] == "lists":  # the hint names no option `lists show` lacks
+            assert "--list" not in lines[0], lines
 
 
 def test_no_model_is_one_line_exit_1(write_config: Callable[[str], Path], cli: CliRunner) -> None:

@@ -239,3 +239,18 @@ def test_an_empty_dry_run_after_a_failed_poll_says_the_poll_failed(
     assert result.line == (
         "stdout: dry run, 0 papers; the last poll failed at 2024-11-28 08:00 UTC: see `arxivwatch status`"
     )
+
+
+def test_a_dry_run_leaves_a_failed_digest_unhealthy(make_config: Callable[[str], Config]) -> None:
+    """A `digest --dry-run` after a failed digest keeps its failed heartbeat: `status --check` exits 1."""
+    from arxivwatch.jobs import status
+
+    cfg = make_config("")
+    with open_store(cfg, FakeClock(NOW)) as store:
+        store.beat("digest", False, "email: failed, left pending: connection refused")
+    digest.digest(cfg, dry_run=True, clock=FakeClock(NOW), out=io.StringIO())
+    with open_store(cfg, FakeClock(NOW)) as store:
+        _at, ok, detail = store.heartbeats()["digest"]
+    assert (ok, detail) == (False, "email: failed, left pending: connection refused")
+    report = status.collect(cfg, clock=FakeClock(NOW))
+    assert report["problem"] is not None and "the last digest" in report["problem"]

@@ -93,7 +93,7 @@ def _read_file(path: Path) -> LoadedList:
     except FileNotFoundError as e:
         raise ListError(
             f"curated list not found: {path}",
-            hint="check the path in [training] lists or give --list PATH_OR_URL",
+            hint="check the path (as given on the command line or in [training] lists)",
         ) from e
     except (OSError, UnicodeDecodeError) as e:
         raise ListError(f"cannot read curated list {path}: {e}", hint="give a UTF-8 markdown file") from e

@@ -123,7 +123,8 @@ def digest(
             for result in done if report else ():
                 print(result.line, file=sys.stderr if channel == "stdout" else report, flush=True)
             results.extend(done)
-        store.beat("digest", not failures, "; ".join(r.line for r in results))
+        if not dry_run:  # a preview is no digest attempt: it must not clear a failed one
+            store.beat("digest", not failures, "; ".join(r.line for r in results))
     for failure in failures[1:]:  # the first becomes the command's error line
         log.error("%s (left pending for the next run)", failure)
     if failures:
