@@ -178,7 +178,7 @@ def test_late_papers_reach_the_next_digest_marked_late(
 def test_a_weekly_digest_rerun_the_same_day_says_already_sent(
     make_config: Callable[..., Config], smtp: SmtpServer
 ) -> None:
-    """A second run for the same period sends nothing and says for which day; papers stored meanwhile wait."""
+    """A second run for the same period sends nothing and names the week; papers stored meanwhile wait."""
     cfg = make_config(period="week")
     clock = FakeClock(MORNING)
     store_papers(cfg, clock, make_papers(3, D))
@@ -188,7 +188,7 @@ def test_a_weekly_digest_rerun_the_same_day_says_already_sent(
     assert (sent.papers, again.status, again.line) == (
         3,
         "already sent",
-        "email: already sent for 2026-06-04",
+        "email: already sent for the week 2026-06-04 to 2026-06-10",
     )
     with open_store(cfg, clock) as store:
         assert store.waiting("email", MORNING - timedelta(days=14)) == 2

@@ -254,3 +254,27 @@ def test_a_dry_run_leaves_a_failed_digest_unhealthy(make_config: Callable[[str],
     assert (ok, detail) == (False, "email: failed, left pending: connection refused")
     report = status.collect(cfg, clock=FakeClock(NOW))
     assert report["problem"] is not None and "the last digest" in report["problem"]
+
+
+def test_digest_command_prints_each_channel_line_once(
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    model_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`digest --channel file` prints its line once on stdout and no INFO log line repeating it."""
+    from arxivwatch.cli import main
+
+    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
+    path = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        f'[training]\nmodel = "{model_path}"\n[digest]\nfolder = "{tmp_path / "out"}"\n'
+    )
+    poll.poll(config_io.load(str(path), env={}), clock=FakeClock(NOW))
+    capsys.readouterr()
+    assert main(["digest", "--channel", "file", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("file: wrote "), lines
+    assert "wrote" not in captured.err, captured.err

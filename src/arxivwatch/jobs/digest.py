@@ -106,7 +106,7 @@ def digest(
         score_new(store, model, _scoring_since(config, store, channels, clock.now()))
         note = failed_poll_note(store)
         for channel in channels:
-            run = _Run(config, store, model, clock, period, start, end, budget)
+            run = _Run(config, store, model, clock, period, start, end, budget, log_sent=report is None)
             try:
                 done = run.channel(channel, dry_run, out)
             except DeliveryError as e:
@@ -202,9 +202,21 @@ class _Run:
         start: date,
         end: date,
         budget: WaitBudget,
+        *,
+        log_sent: bool = True,
     ) -> None:
         self.config, self.store, self.model, self.clock = config, store, model, clock
         self.period, self.start, self.end, self.budget = period, start, end, budget
+        self.log_sent = log_sent  # False when the caller prints each result's line itself
+
+    def _deliver(self, record: DigestRecord) -> DigestResult:
+        return deliver(self.config, self.store, record, self.clock, self.budget, log_sent=self.log_sent)
+
+    def _named(self) -> str:
+        """The period as a reader names it: "2026-11-29", "the week 2026-11-23 to 2026-11-29"."""
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"the {self.period} {self.start.isoformat()} to {self.end.isoformat()}"
 
     def channel(self, channel: str, dry_run: bool, out: IO[str]) -> list[DigestResult]:
         """Pending digests first, then this period's; a DeliveryError leaves the rest for later."""
@@ -221,14 +233,13 @@ class _Run:
                 )
             ]
         results = [
-            deliver(self.config, self.store, _frozen(self.config, self.store, r), self.clock, self.budget)
-            for r in self.store.pending_digests(channel)
+            self._deliver(_frozen(self.config, self.store, r)) for r in self.store.pending_digests(channel)
         ]
         if any(r.key == key for r in results):
             return results
         record = self.store.get_digest(key)
         if record is not None:  # sent: pending ones were delivered above
-            line = f"{channel}: already sent for {self.start.isoformat()}"
+            line = f"{channel}: already sent for {self._named()}"
             return [*results, DigestResult(key, channel, "already sent", len(record.items), line=line)]
         built, offered = self.build(channel)
         if built.count == 0 and not self.config.digest.send_empty:
@@ -244,9 +255,9 @@ class _Run:
         )  # fmt: skip
         frozen = self.store.get_digest(key)
         if not recorded or frozen is None:  # another process recorded it meanwhile: it sends it
-            line = f"{channel}: recorded by another run for {self.start.isoformat()}"
+            line = f"{channel}: recorded by another run for {self._named()}"
             return [*results, DigestResult(key, channel, "already sent", 0, line=line)]
-        return [*results, deliver(self.config, self.store, frozen, self.clock, self.budget)]
+        return [*results, self._deliver(frozen)]
 
     def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
         """The channel's digest from its candidates, and the (id, version) of every paper it offers."""

@@ -55,13 +55,20 @@ class WaitBudget:
 
 
 def deliver(
-    config: Config, store: Store, record: DigestRecord, clock: Clock, budget: WaitBudget | None = None
+    config: Config,
+    store: Store,
+    record: DigestRecord,
+    clock: Clock,
+    budget: WaitBudget | None = None,
+    *,
+    log_sent: bool = True,
 ) -> DigestResult:
     """Send the frozen content of a pending `record` on its channel and mark it sent.
 
     `budget` is the run's Slack wait budget (default: a fresh `[slack] max_wait`), spent in
-    place. Raises DeliveryError (the digest stays pending, with its progress) when the
-    channel did not accept it.
+    place. Logs one INFO line when sent, unless `log_sent` is False (`arxivwatch digest`
+    prints the result's line itself). Raises DeliveryError (the digest stays pending, with
+    its progress) when the channel did not accept it.
     """
     if record.message is None:
         raise DeliveryError(f"digest {record.key} has no frozen content", hint="this is a bug")
@@ -84,14 +91,9 @@ def deliver(
     else:
         raise DeliveryError(f"unknown channel {record.channel!r}", hint="use email, slack, file or stdout")
     line = f"{record.channel}: {_what(record, receipt, sent_day(since))}"
-    log.info(
-        "digest %s sent to %s: %d papers (%s; %s)",
-        record.key,
-        record.channel,
-        len(record.items),
-        line,
-        receipt.detail,
-    )
+    if log_sent:
+        said = line.removeprefix(f"{record.channel}: ")  # "sent to file: wrote ...", the channel once
+        log.info("digest %s sent to %s: %s (%s)", record.key, record.channel, said, receipt.detail)
     return DigestResult(record.key, record.channel, "sent", len(record.items), receipt.detail, line)
 
 
