@@ -17,7 +17,7 @@ from arxiv_server import RESTRICTED_FEED, ArxivServer, Reply, recorded
 from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import ArxivError, DeliveryError
+from arxivwatch.errors import ArxivError, ConfigError, DeliveryError
 from arxivwatch.jobs import digest, learn, open_store, poll
 from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
@@ -278,3 +278,17 @@ def test_digest_command_prints_each_channel_line_once(
     lines = captured.out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("file: wrote "), lines
     assert "wrote" not in captured.err, captured.err
+
+
+def test_a_channel_not_enabled_without_a_file_names_the_file_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a configuration file the refusal names ./arxivwatch.toml, not "in built-in defaults"."""
+    monkeypatch.chdir(tmp_path)
+    cfg = config_io.load(None, env={})
+    with pytest.raises(ConfigError) as refused:
+        digest.check_channels(cfg, ["email"])
+    assert str(refused.value).startswith(
+        "email is not enabled: set [email] enabled = true in ./arxivwatch.toml"
+        " (or ARXIVWATCH_EMAIL_ENABLED=true)"
+    ), str(refused.value)

@@ -62,8 +62,9 @@ def check_channels(config: Config, channels: Sequence[str]) -> None:
     for channel in channels:
         if channel in ("email", "slack") and not getattr(config, channel).enabled:
             variable = f"ARXIVWATCH_{channel.upper()}_ENABLED"
+            where = config.source if config.source != "built-in defaults" else "./arxivwatch.toml"
             raise ConfigError(
-                f"{channel} is not enabled: set [{channel}] enabled = true in {config.source}"
+                f"{channel} is not enabled: set [{channel}] enabled = true in {where}"
                 f" (or {variable}=true), or choose another --channel",
                 hint="nothing was recorded or sent",
             )
