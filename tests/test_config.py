@@ -100,6 +100,28 @@ def test_bad_environment_value_names_the_variable() -> None:
         config.load(None, env={"ARXIVWATCH_DIGEST_TOP_N": "many"})
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("ARXIVWATCH_DIGEST_TOP_N", "0", "[digest] top_n must be at least 1, got 0"),
+        ("ARXIVWATCH_SCHEDULE_POLL", "bad", "[schedule] poll = 'bad' is not a valid cron expression"),
+        ("ARXIVWATCH_ARXIV_CATEGORIES", "cs.XX", "[arxiv] categories: 'cs.XX' is not an arXiv category"),
+    ],
+)
+def test_a_value_out_of_range_from_the_environment_names_the_variable(
+    variable: str, value: str, says: str, write_config: Callable[[str], Path]
+) -> None:
+    """A bad value set by the environment is blamed on its variable, not the file or "built-in defaults"."""
+    for path in (None, str(write_config(""))):
+        with pytest.raises(ConfigError) as refused:
+            config.load(path, env={variable: value})
+        assert refused.value.message.startswith(f"environment variable {variable}: {says}"), refused.value
+    with pytest.raises(ConfigError) as from_file:  # the file's own mistakes still name the file
+        config.load(str(write_config("[digest]\ntop_n = 0\n")), env={})
+    said = from_file.value.message
+    assert said.endswith(".toml: [digest] top_n must be at least 1, got 0"), said
+
+
 def test_missing_config_file_is_refused(tmp_path: Path) -> None:
     """--config naming a missing file is a ConfigError, not a silent fall back to defaults."""
     with pytest.raises(ConfigError, match="not found"):

@@ -201,9 +201,26 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
         sections[name] = _build_section(name, cls, table, env, config.source)
     config = replace(config, **sections)
     _refuse_unknown_variables(config, env)
-    _validate(config, env)
+    try:
+        _validate(config, env)
+    except ConfigError as e:
+        raise _named_by_variable(e, config.source, env) from None
     log.debug("configuration from %s", config.source)
     return config
+
+
+_KEY_NAMED = re.compile(r"\[(\w+)\] (\w+)")
+
+
+def _named_by_variable(error: ConfigError, src: str, env: Mapping[str, str]) -> ConfigError:
+    """`error` about a key the environment set, blamed on that variable instead of `src` (the
+    file, or "built-in defaults"); any other error unchanged."""
+    prefix = f"{src}: "
+    match = _KEY_NAMED.match(error.message, len(prefix)) if error.message.startswith(prefix) else None
+    variable = f"ARXIVWATCH_{match[1].upper()}_{match[2].upper()}" if match else ""
+    if not match or env.get(variable) is None:
+        return error
+    return ConfigError(f"environment variable {variable}: {error.message[len(prefix) :]}", hint=error.hint)
 
 
 def secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
