@@ -98,7 +98,7 @@ def test_missing_file_is_a_list_error_with_fix(tmp_path: Path) -> None:
     """A missing local file raises ListError that says how to fix it."""
     with pytest.raises(ListError) as caught:
         lists.load(str(tmp_path / "nope.md"), cache_dir=tmp_path)
-    assert "nope.md" in str(caught.value) and "--list" in str(caught.value)
+    assert "nope.md" in str(caught.value) and "check the path" in str(caught.value)
 
 
 def test_bundled_and_local_files(tmp_path: Path) -> None:
