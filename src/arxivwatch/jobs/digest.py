@@ -145,7 +145,9 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     """Send the digests left pending by a crash or a refused send, exactly as recorded
     (the daemon calls this on start), on the channels the configuration enables: a channel
     turned off keeps its pending digests until it is turned on again. Raises the first
-    failure; later ones stay pending."""
+    failure; later ones stay pending. Once it has sent every pending digest of the enabled
+    channels, the digest heartbeat says so: the failure that left them pending is over
+    (`status --check` is healthy again without waiting for the next scheduled digest)."""
     clock = clock or SystemClock()
     results = []
     budget = WaitBudget(config.slack.max_wait)
@@ -154,6 +156,8 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
         for record in [r for r in store.pending_digests() if r.channel in enabled]:
             record = _frozen(config, store, record)
             results.append(deliver(config, store, record, clock, budget))
+        if results and not any(r.channel in enabled for r in store.pending_digests()):
+            store.beat("digest", True, "; ".join(f"resent {r.line}" for r in results))
     return results
 
 

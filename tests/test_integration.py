@@ -1,0 +1,100 @@
+"""Where features meet: delivery, the daemon's start-up, health checks, retention and scoring together.
+
+Each test pins a defect found by running the features against one another on loopback servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from arxivwatch import config as config_io
+from arxivwatch.clock import FakeClock
+from arxivwatch.config import Config
+from arxivwatch.errors import DeliveryError
+from arxivwatch.jobs import digest, learn, open_store, status
+from arxivwatch.models import Paper
+from arxivwatch.store import PollRun
+from smtp_server import SmtpServer
+
+D = date(2026, 6, 10)
+MORNING = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+
+
+def papers(count: int, day: date = D, prefix: str = "2606") -> list[Paper]:
+    """`count` on-topic new papers announced on `day`."""
+    return [
+        Paper(
+            id=f"{prefix}.{n:05d}",
+            title=f"U-Net segmentation of organs in CT scans, part {n}",
+            abstract=f"We study semi-supervised medical image segmentation. Benchmark {n} shows gains.",
+            categories=("cs.CV",),
+            primary_category="cs.CV",
+            announced=day,
+            announce_type="new",
+            abs_url=f"https://arxiv.org/abs/{prefix}.{n:05d}",
+            pdf_url=f"https://arxiv.org/pdf/{prefix}.{n:05d}",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained offline on the bundled lists, shared by this module's tests."""
+    folder = tmp_path_factory.mktemp("model")
+    path = folder / "model.npz"
+    (folder / "train.toml").write_text(
+        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
+    )
+    with (folder / "metrics.txt").open("w") as out:
+        learn.train(config_io.load(str(folder / "train.toml"), env={}), offline=True, out=out)
+    return path
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_config(
+    write_config: Callable[[str], Path], smtp: SmtpServer, model_path: Path
+) -> Callable[..., Config]:
+    """A config mailing daily digests to the loopback SMTP server, every paper qualifying."""
+
+    def make(extra: str = "") -> Config:
+        path = write_config(
+            f'[training]\nmodel = "{model_path}"\n'
+            '[digest]\nperiod = "day"\nmin_score = 0.0\n'
+            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\ntimeout = 10\n' + extra
+        )
+        return config_io.load(str(path), env={})
+
+    return make
+
+
+def test_a_resend_that_clears_every_pending_digest_makes_the_health_check_healthy_again(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """A start-up resend that sends the failed digest clears the digest problem of status --check."""
+    cfg = make_config()
+    clock = FakeClock(MORNING)
+    with open_store(cfg, clock) as store:
+        store.upsert_papers(papers(4), announced=None)
+        store.record_poll(PollRun(at=MORNING, source="feed", outcome="no announcement"))
+    smtp.stop()
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, clock=clock)
+    assert status.collect(cfg, clock)["problem"].startswith("the last digest")
+    smtp.start()
+    (result,) = digest.resend_pending(cfg, clock=clock)
+    assert (result.status, result.papers) == ("sent", 4)
+    report = status.collect(cfg, clock)
+    assert report["heartbeats"]["digest"]["ok"] is True
+    assert report["problem"] is None
