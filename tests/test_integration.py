@@ -5,8 +5,10 @@ Each test pins a defect found by running the features against one another on loo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,13 @@ from smtp_server import SmtpServer
 
 D = date(2026, 6, 10)
 MORNING = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+
+
+def mail_ids(mail: EmailMessage) -> list[str]:
+    """The arXiv ids an email's text part lists, in order."""
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return re.findall(r"abs: https://arxiv\.org/abs/(\S+)", body.get_content())
 
 
 def papers(count: int, day: date = D, prefix: str = "2606") -> list[Paper]:
@@ -67,9 +76,9 @@ def make_config(
 ) -> Callable[..., Config]:
     """A config mailing daily digests to the loopback SMTP server, every paper qualifying."""
 
-    def make(extra: str = "") -> Config:
+    def make(extra: str = "", *, model: Path = model_path) -> Config:
         path = write_config(
-            f'[training]\nmodel = "{model_path}"\n'
+            f'[training]\nmodel = "{model}"\n'
             '[digest]\nperiod = "day"\nmin_score = 0.0\n'
             f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
             'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\ntimeout = 10\n' + extra
@@ -98,3 +107,27 @@ def test_a_resend_that_clears_every_pending_digest_makes_the_health_check_health
     report = status.collect(cfg, clock)
     assert report["heartbeats"]["digest"]["ok"] is True
     assert report["problem"] is None
+
+
+def test_a_model_file_restored_from_an_older_backup_scores_and_offers_new_papers(
+    make_config: Callable[..., Config], smtp: SmtpServer, model_path: Path, tmp_path: Path
+) -> None:
+    """A model file rolled back to an older backup scores new papers, which its next digest offers."""
+    mine = tmp_path / "model.npz"
+    mine.write_bytes(model_path.read_bytes())
+    cfg = make_config(model=mine)
+    backup = mine.read_bytes()
+    clock = FakeClock(MORNING)
+    with open_store(cfg, clock) as store:
+        store.upsert_papers(papers(4), announced=None)
+    with (tmp_path / "metrics.txt").open("w") as out:
+        learn.train(cfg, offline=True, out=out)  # a newer model scores the store
+    (first,) = digest.digest(cfg, clock=clock)
+    assert first.papers == 4
+    mine.write_bytes(backup)  # the operator rolls the model back
+    clock.advance(86_400)
+    with open_store(cfg, clock) as store:
+        store.upsert_papers(papers(3, date(2026, 6, 11), prefix="2607"), announced=None)
+    (second,) = digest.digest(cfg, clock=clock)
+    assert (second.status, second.papers) == ("sent", 3)
+    assert sorted(mail_ids(smtp.messages[1])) == ["2607.00001", "2607.00002", "2607.00003"]

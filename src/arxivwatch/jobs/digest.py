@@ -104,7 +104,8 @@ def digest(
     budget = WaitBudget(config.slack.max_wait)  # one run's Slack waits, all digests together
     channels = channels or enabled_channels(config)
     with open_store(config, clock) as store, _sending(config, store, dry_run):
-        score_new(store, model, _scoring_since(config, store, channels, clock.now()))
+        since = _scoring_since(config, store, channels, clock.now())
+        score_new(store, model, since, model_file=config.model_path)
         note = failed_poll_note(store)
         for channel in channels:
             run = _Run(config, store, model, clock, period, start, end, budget, log_sent=report is None)
@@ -304,7 +305,12 @@ def _frozen(config: Config, store: Store, record: DigestRecord) -> DigestRecord:
     if record.message is not None:
         return record
     model = load_model(config)
-    score_new(store, model, horizon_start(store.clock.now(), config.digest.horizon_days))
+    score_new(
+        store,
+        model,
+        horizon_start(store.clock.now(), config.digest.horizon_days),
+        model_file=config.model_path,
+    )
     ids = [paper_id for paper_id, _version in record.items]
     papers = [p for p in (store.get_paper(i) for i in ids) if p is not None]
     profiles = [replace(p, top_n=None) for p in model.profiles]

@@ -181,4 +181,5 @@ def _score(store: Store, config: Config) -> int:
     except ModelError as e:
         log.warning("papers stored but not scored: %s", e)
         return 0
-    return score_new(store, model, horizon_start(store.clock.now(), config.digest.horizon_days))
+    since = horizon_start(store.clock.now(), config.digest.horizon_days)
+    return score_new(store, model, since, model_file=config.model_path)

@@ -18,6 +18,8 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from arxivwatch.model import Model
     from arxivwatch.models import Paper, Score
     from arxivwatch.store import Store
@@ -39,12 +41,28 @@ def thresholds(model: Model, min_score: float | None) -> dict[str, float]:
     return {p.name: model.threshold(p.name) if min_score is None else min_score for p in model.profiles}
 
 
+def file_model_id(path: Path) -> str | None:
+    """The id (`model_id`) of the model saved at `path`, read from its meta member alone;
+    None when it cannot be read (the job's own load reports that)."""
+    import json
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+        return datetime.fromisoformat(str(meta["trained_at"])).isoformat()
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, RecursionError):
+        return None
+
+
 def horizon_start(now: datetime, horizon_days: int) -> datetime:
     """The earliest storing time a digest made now can still offer, with a day of slack."""
     return now - timedelta(days=horizon_days + 1)
 
 
-def score_new(store: Store, model: Model, since: datetime) -> int:
+def score_new(store: Store, model: Model, since: datetime, *, model_file: Path | None = None) -> int:
     """Score what the model has not scored yet among the papers stored (or seen again)
     at or after `since` (a UTC instant: `horizon_start`, or the earliest instant a channel's
     digest can still offer from) and those pending digests hold; returns how many papers
@@ -52,14 +70,16 @@ def score_new(store: Store, model: Model, since: datetime) -> int:
 
     Makes the model current first, which deletes older models' scores; when the store's
     current model is newer than this one (a job that loaded the model before a retrain),
-    nothing is scored. Memory is bounded by READ_BATCH and SAVE_BATCH, whatever the
-    history; the worker processes exit when it returns.
+    nothing is scored, unless `model_file` (the configured model's path) holds this very
+    model: then the file was replaced by an older model (a restored backup), which becomes
+    current; otherwise its papers would never be scored again. Memory is bounded by
+    READ_BATCH and SAVE_BATCH, whatever the history; the worker processes exit when it returns.
     """
     from arxivwatch.progress import Progress
     from arxivwatch.score import PIPELINE_BATCH, Scorer
 
     current = model_id(model)
-    if not store.use_model(current):
+    if not store.use_model(current, force=model_file is not None and file_model_id(model_file) == current):
         log.warning("not scoring: the store holds scores of a newer model than this one (%s)", current)
         return 0
     papers = _unscored(store, current, since)

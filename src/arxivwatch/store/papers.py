@@ -140,15 +140,16 @@ class PaperTables(Database):
             )
             return True
 
-    def use_model(self, model_id: str) -> bool:
+    def use_model(self, model_id: str, *, force: bool = False) -> bool:
         """Make `model_id` the current model, deleting every other model's scores in the same
-        transaction; False (and nothing changed) when the current model is newer.
+        transaction; False (and nothing changed) when the current model is newer, unless `force`
+        (the model file was replaced by an older one: a restored backup).
 
         Model ids sort in time order (ISO 8601 training times), so a job still holding an
         older model cannot push a newer one out.
         """
         with self._tx() as db:
-            return _make_current(db, model_id)
+            return _make_current(db, model_id, force=force)
 
     def current_model(self) -> str | None:
         """The id of the model whose scores the store keeps, or None before any was stored."""
@@ -282,12 +283,12 @@ class PaperTables(Database):
             )
 
 
-def _make_current(db: sqlite3.Connection, model_id: str) -> bool:
+def _make_current(db: sqlite3.Connection, model_id: str, *, force: bool = False) -> bool:
     """Inside a transaction: make `model_id` current unless a newer one is (see use_model)."""
     row = db.execute("SELECT value FROM kv WHERE key = ?", (CURRENT_MODEL_KEY,)).fetchone()
     if row is not None and row[0] == model_id:
         return True
-    if row is not None and row[0] > model_id:
+    if row is not None and row[0] > model_id and not force:
         return False
     db.execute("DELETE FROM scores WHERE model_id != ?", (model_id,))
     db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (CURRENT_MODEL_KEY, model_id))
