@@ -5,7 +5,11 @@ Each test pins a defect found by running the features against one another on loo
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -19,7 +23,8 @@ from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
 from arxivwatch.jobs import digest, learn, open_store, status
 from arxivwatch.models import Paper
-from arxivwatch.store import PollRun
+from arxivwatch.scheduler import Interrupted, StoppableClock
+from arxivwatch.store import PollRun, Store
 from smtp_server import SmtpServer
 
 D = date(2026, 6, 10)
@@ -131,3 +136,29 @@ def test_a_model_file_restored_from_an_older_backup_scores_and_offers_new_papers
     (second,) = digest.digest(cfg, clock=clock)
     assert (second.status, second.papers) == ("sent", 3)
     assert sorted(mail_ids(smtp.messages[1])) == ["2607.00001", "2607.00002", "2607.00003"]
+
+
+def test_the_daemons_stop_request_ends_its_wait_for_the_senders_lock(tmp_path: Path) -> None:
+    """The daemon waiting for another process's senders' lock stops at once on SIGTERM, not after STOP_WAIT."""
+    clock = StoppableClock()
+    with Store(tmp_path / "arxivwatch.db", clock=clock) as store:
+        holder = os.open(tmp_path / "arxivwatch.db.send.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another sender (its own open file: flock conflicts)
+        outcome: list[str] = []
+
+        def wait_for_lock() -> None:
+            try:
+                with store.sending(wait=60):
+                    outcome.append("acquired")
+            except Interrupted:
+                outcome.append("interrupted")
+
+        waiter = threading.Thread(target=wait_for_lock)
+        waiter.start()
+        time.sleep(0.3)
+        began = time.monotonic()
+        clock.stop()
+        waiter.join(5)
+        took = time.monotonic() - began
+        os.close(holder)
+    assert (outcome, took < 1.0) == (["interrupted"], True)

@@ -283,7 +283,8 @@ class Database:
         processes (two `digest` runs, or one and the daemon) never send the same digest twice.
 
         Waits up to `wait` seconds (real time: the holder is another process) for a holder to
-        finish, then raises StoreError naming its pid.
+        finish, then raises StoreError naming its pid. The store's clock is asked between
+        tries (`sleep(0)`), so the daemon's stop request ends the wait (Interrupted) at once.
         """
         lock_path = self.path.with_name(self.path.name + ".send.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -302,6 +303,7 @@ class Database:
                             hint="let it finish (its digests are not sent twice), then run digest again",
                         ) from None
                     time.sleep(0.1)
+                    self.clock.sleep(0)  # a stoppable clock raises here once a stop was asked for
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             try:
