@@ -139,7 +139,7 @@ def test_a_model_file_restored_from_an_older_backup_scores_and_offers_new_papers
 
 
 def test_the_daemons_stop_request_ends_its_wait_for_the_senders_lock(tmp_path: Path) -> None:
-    """The daemon waiting for another process's senders' lock stops at once on SIGTERM, not after STOP_WAIT."""
+    """The daemon waiting for another process's senders' lock stops at once on SIGTERM, not after 7 s."""
     clock = StoppableClock()
     with Store(tmp_path / "arxivwatch.db", clock=clock) as store:
         holder = os.open(tmp_path / "arxivwatch.db.send.lock", os.O_RDWR | os.O_CREAT, 0o644)
