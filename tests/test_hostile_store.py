@@ -186,6 +186,24 @@ def test_lock_file_that_cannot_be_written_is_released(tmp_path: Path) -> None:
             assert (tmp_path / "a.db.lock").read_text().strip().isdigit()
 
 
+@pytest.mark.parametrize("name", ["a.db.lock", "a.db.send.lock"])
+def test_both_lock_files_fail_as_one_line_and_are_released(tmp_path: Path, name: str) -> None:
+    """The daemon's lock and the senders' lock alike: a folder in the lock file's place, or a pid
+    the disk refuses, is one StoreError naming the file, and the lock is free afterwards."""
+    with Store(tmp_path / "a.db", clock=FakeClock()) as store:
+        take = store.lock if name == "a.db.lock" else lambda: store.sending(wait=1)
+        (tmp_path / name).mkdir()
+        with pytest.raises(StoreError) as caught, take():
+            pass
+        assert f"cannot open the lock file {tmp_path / name}" in one_line(caught.value)
+        (tmp_path / name).rmdir()
+        with file_size_limit(0), pytest.raises(StoreError) as caught, take():
+            pass
+        assert f"cannot write to the lock file {tmp_path / name}" in one_line(caught.value)
+        with take():  # released: taking it again works
+            assert (tmp_path / name).read_text().strip().isdigit()
+
+
 def test_model_member_that_is_not_an_array_is_one_line(tmp_path: Path) -> None:
     """A model file whose meta member is not an .npy array: ModelError naming it, not AttributeError."""
     path = tmp_path / "model.npz"

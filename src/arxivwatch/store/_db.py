@@ -243,13 +243,7 @@ class Database:
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock on `<db>.lock` (with our pid in it) for as long as the block runs."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot open the lock file {lock_path}: {exc.strerror}",
-                hint="make the folder of [storage] path writable",
-            ) from exc
+        fd = _open_lock_file(lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -260,14 +254,7 @@ class Database:
                 hint="stop the other process first, or use another [storage] path",
             ) from None
         try:
-            try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot write to the lock file {lock_path}: {exc.strerror}",
-                    hint="free space on its disk, or make it writable",
-                ) from exc
+            _write_pid(fd, lock_path)
             yield
         finally:
             with contextlib.suppress(OSError):
@@ -287,7 +274,7 @@ class Database:
         tries (`sleep(0)`), so the daemon's stop request ends the wait (Interrupted) at once.
         """
         lock_path = self.path.with_name(self.path.name + ".send.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(lock_path)
         try:
             deadline = time.monotonic() + wait
             while True:
@@ -304,12 +291,37 @@ class Database:
                         ) from None
                     time.sleep(0.1)
                     self.clock.sleep(0)  # a stoppable clock raises here once a stop was asked for
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             try:
+                _write_pid(fd, lock_path)
                 yield
             finally:
-                os.ftruncate(fd, 0)
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _open_lock_file(lock_path: Path) -> int:
+    """A lock file beside the database, opened (created) for reading and writing; StoreError
+    naming it when that fails (a read-only folder, a folder in its place)."""
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open the lock file {lock_path}: {exc.strerror}",
+            hint="make the folder of [storage] path writable (and remove anything else by that name)",
+        ) from exc
+
+
+def _write_pid(fd: int, lock_path: Path) -> None:
+    """Our pid into a held lock file, for the next process's message; StoreError when the
+    disk refuses it."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write to the lock file {lock_path}: {exc.strerror}",
+            hint="free space on its disk, or make it writable",
+        ) from exc
