@@ -163,13 +163,16 @@ def test_malformed_webhook_url_is_one_line_without_the_url(
 
 
 def test_unreachable_slack_is_a_delivery_error(message: Message) -> None:
-    """A Slack URL where nothing listens fails cleanly with one line."""
+    """A Slack URL where nothing listens fails cleanly with one line saying Slack was not reached
+    (not "refused", and no pointer to chat.postMessage's error list)."""
     with SlackEmulator() as gone:
         url = gone.api_url
-    with pytest.raises(DeliveryError, match="unreachable") as caught:
+    with pytest.raises(DeliveryError) as caught:
         slack.send(message, digest_key=KEY, channel=CHANNEL, token=TOKEN, api_url=url,
                    clock=FakeClock())  # fmt: skip
-    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("slack: could not reach Slack (")
+    assert caught.value.hint.startswith("check the network, and slack.api_url or the webhook URL")
+    assert "\n" not in str(caught.value) and "chat.postMessage" not in caught.value.hint
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")

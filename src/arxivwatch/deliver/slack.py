@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxivwatch.slack")
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
+UNREACHABLE = "unreachable: "  # an _Answer.error prefix: no answer from Slack at all
 HINTS = {
     "invalid_auth": "check the bot token in the variable named by slack.token_env",
     "not_authed": "set the bot token in the variable named by slack.token_env",
@@ -150,14 +151,20 @@ def _refused(
         )
     elif answer.retry_after is not None:
         hint = "Slack kept answering ratelimited; the next run will resume"
+    elif error.startswith(UNREACHABLE):
+        hint = (
+            "check the network, and slack.api_url or the webhook URL; the digest stays pending "
+            "and the next run resumes"
+        )
     else:
         hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors")
     progress = f" (message {index + 1} of {total}; {index} accepted)" if total > 1 else ""
-    said = (
-        f"rate limited past [slack] max_wait ({max_wait:g} s)"
-        if answer.over_budget
-        else f"refused with {error}"
-    )
+    if answer.over_budget:
+        said = f"rate limited past [slack] max_wait ({max_wait:g} s)"
+    elif error.startswith(UNREACHABLE):
+        said = f"could not reach Slack ({error[len(UNREACHABLE) :]})"
+    else:
+        said = f"refused with {error}"
     return PartialDeliveryError(
         f"slack: {said}{progress}",
         hint=hint,
@@ -185,7 +192,7 @@ def _web_api_poster(token: str, channel: str, api_url: str, timeout: int) -> Pos
                 return _Answer(False, error="ratelimited", retry_after=_retry_after(e.response.headers))
             return _Answer(False, error=error)
         except (SlackClientError, OSError) as e:
-            return _Answer(False, error=f"unreachable: {_first_line(e)}")
+            return _Answer(False, error=f"{UNREACHABLE}{_first_line(e)}")
         return _Answer(True, ts=str(response.get("ts", "")))
 
     return post
@@ -200,7 +207,7 @@ def _webhook_poster(url: str, timeout: int) -> Poster:
         try:
             response = client.send_dict(payload)
         except OSError as e:
-            return _Answer(False, error=f"unreachable: {_first_line(e)}")
+            return _Answer(False, error=f"{UNREACHABLE}{_first_line(e)}")
         if response.status_code == 429:
             return _Answer(False, error="ratelimited", retry_after=_retry_after(response.headers))
         if response.status_code != 200:
