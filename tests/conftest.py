@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from arxiv_server import ArxivServer
     from arxivwatch.config import Config
+    from smtp_server import SmtpServer
 
 CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -31,6 +32,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained offline on the bundled lists by the train job, once per session (tests
+    that change a model copy it first)."""
+    from arxivwatch import config
+    from arxivwatch.jobs import learn
+
+    folder = tmp_path_factory.mktemp("model")
+    path = folder / "model.npz"
+    (folder / "train.toml").write_text(
+        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
+    )
+    with (folder / "metrics.txt").open("w") as out:
+        learn.train(config.load(str(folder / "train.toml"), env={}), offline=True, out=out)
+    return path
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for one test."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from arxivwatch import model as model_io
 from arxivwatch.clock import Clock, FakeClock, SystemClock
 from arxivwatch.config import Config
 from arxivwatch.errors import DeliveryError
-from arxivwatch.jobs import digest, learn, open_store, status
+from arxivwatch.jobs import digest, open_store, status
 from arxivwatch.models import Paper
 from arxivwatch.store import Store
 from conftest import CliRunner
@@ -94,25 +94,6 @@ def slack_ids(messages: list[dict[str, object]]) -> list[str]:
             if ids:
                 found.append(ids[0])
     return found
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained offline on the bundled lists, shared by the tests of this module."""
-    folder = tmp_path_factory.mktemp("model")
-    path = folder / "model.npz"
-    (folder / "train.toml").write_text(
-        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
-    )
-    with (folder / "metrics.txt").open("w") as out:
-        learn.train(config_io.load(str(folder / "train.toml"), env={}), offline=True, out=out)
-    return path
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

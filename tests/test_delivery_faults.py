@@ -34,13 +34,11 @@ from test_delivery import (
     mail_ids,
     make_config,
     make_papers,
-    model_path,
     slack,
-    smtp,
     store_papers,
 )
 
-__all__ = ["make_config", "model_path", "slack", "smtp"]  # fixtures used by name
+__all__ = ["make_config", "slack"]  # fixtures used by name (model_path and smtp: conftest)
 
 
 def test_two_digest_processes_at_once_send_the_digest_once(

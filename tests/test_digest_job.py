@@ -18,31 +18,12 @@ from arxivwatch import config as config_io
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.errors import ArxivError, ConfigError, DeliveryError
-from arxivwatch.jobs import digest, learn, open_store, poll
+from arxivwatch.jobs import digest, open_store, poll
 from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
 
 NOW = datetime(2024, 11, 28, 8, 0, tzinfo=UTC)  # the day's digest after the morning poll
 TOKEN = "xoxb-test-digest-job"
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained offline on the bundled lists, shared by the tests of this module."""
-    folder = tmp_path_factory.mktemp("model")
-    path = folder / "model.npz"
-    (folder / "train.toml").write_text(
-        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
-    )
-    with (folder / "metrics.txt").open("w") as out:
-        learn.train(config_io.load(str(folder / "train.toml"), env={}), offline=True, out=out)
-    return path
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -54,25 +54,6 @@ def papers(count: int, day: date = D, prefix: str = "2606") -> list[Paper]:
         )
         for n in range(1, count + 1)
     ]
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained offline on the bundled lists, shared by this module's tests."""
-    folder = tmp_path_factory.mktemp("model")
-    path = folder / "model.npz"
-    (folder / "train.toml").write_text(
-        f'[storage]\npath = "{folder / "train.db"}"\n[training]\nmodel = "{path}"\n'
-    )
-    with (folder / "metrics.txt").open("w") as out:
-        learn.train(config_io.load(str(folder / "train.toml"), env={}), offline=True, out=out)
-    return path
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture
