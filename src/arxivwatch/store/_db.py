@@ -15,13 +15,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import AlreadyRunning, StoreError, StoreMisplaced
+from arxivwatch.errors import AlreadyRunning, ArxivwatchError, StoreError, StoreMisplaced
 
 BUSY_TIMEOUT = 10.0  # seconds to wait for another writer before giving up
 
@@ -237,32 +237,21 @@ class Database:
     def _now(self) -> str:
         return self.clock.now().isoformat()
 
-    # the daemon's lock
+    # the daemon's lock and the senders' lock
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold an exclusive lock on `<db>.lock` (with our pid in it) for as long as the block runs."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = _open_lock_file(lock_path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise AlreadyRunning(
+        """Hold an exclusive lock on `<db>.lock` (with our pid in it) for as long as the block runs;
+        AlreadyRunning (exit 2) naming the holder's pid when another process has it."""
+
+        def busy(holder: str) -> ArxivwatchError:
+            return AlreadyRunning(
                 f"arxivwatch is already running on {self.path} (pid {holder})",
                 hint="stop the other process first, or use another [storage] path",
-            ) from None
-        try:
-            _write_pid(fd, lock_path)
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            )
 
-    # the senders' lock
+        with self._flock(".lock", 0.0, busy):
+            yield
 
     @contextlib.contextmanager
     def sending(self, wait: float) -> Iterator[None]:
@@ -273,7 +262,23 @@ class Database:
         finish, then raises StoreError naming its pid. The store's clock is asked between
         tries (`sleep(0)`), so the daemon's stop request ends the wait (Interrupted) at once.
         """
-        lock_path = self.path.with_name(self.path.name + ".send.lock")
+
+        def busy(holder: str) -> ArxivwatchError:
+            return StoreError(  # exit 1: transient, unlike AlreadyRunning's 2
+                f"another arxivwatch (pid {holder}) has been sending digests on {self.path}"
+                f" for over {wait:g} s",
+                hint="let it finish (its digests are not sent twice), then run digest again",
+            )
+
+        with self._flock(".send.lock", wait, busy):
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, suffix: str, wait: float, busy: Callable[[str], ArxivwatchError]) -> Iterator[None]:
+        """Hold an exclusive flock on `<db><suffix>` with our pid in it, trying for up to `wait`
+        seconds (0: once); past that, raise busy(holder's pid). The file is closed and the lock
+        released whatever happens."""
+        lock_path = self.path.with_name(self.path.name + suffix)
         fd = _open_lock_file(lock_path)
         try:
             deadline = time.monotonic() + wait
@@ -284,11 +289,7 @@ class Database:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                        raise StoreError(  # exit 1: transient, unlike AlreadyRunning's 2
-                            f"another arxivwatch (pid {holder}) has been sending digests on {self.path}"
-                            f" for over {wait:g} s",
-                            hint="let it finish (its digests are not sent twice), then run digest again",
-                        ) from None
+                        raise busy(holder) from None
                     time.sleep(0.1)
                     self.clock.sleep(0)  # a stoppable clock raises here once a stop was asked for
             try:
