@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import re
 import sqlite3
@@ -13,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from arxivwatch import curated, lists, model, profiles, train
+import trained_model
+from arxivwatch import model
 from arxivwatch.clock import FakeClock
 from arxivwatch.jobs import scoring
 from arxivwatch.models import Paper, Score
 from arxivwatch.store import Store
 
-DATA = Path(__file__).parent / "data" / "learning"
 DAY = date(2024, 11, 28)
 NOW = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
 HORIZON = 7  # days; scoring starts at NOW - 8 days (one day of slack)
@@ -27,14 +26,7 @@ HORIZON = 7  # days; scoring starts at NOW - 8 days (one day of slack)
 
 @pytest.fixture(scope="module")
 def trained() -> model.Model:
-    background = [
-        Paper(**json.loads(line))
-        for line in (DATA / "background.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    entries = [
-        e for path in lists.BUNDLED for e in curated.parse(path.read_text(encoding="utf-8"), path.name)
-    ]
-    return train.train(entries, profiles.load_profiles(None), metadata={}, background=background, sources=[])
+    return trained_model.trained()
 
 
 @pytest.fixture
