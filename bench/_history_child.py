@@ -4,7 +4,7 @@
     python bench/_history_child.py daemon CONFIG
 
 `train` runs `arxivwatch train --offline` in-process and prints one JSON line: wall
-seconds, the peak resident set, and the time of the read of the newest 20,000 papers
+seconds, the peak resident set, and the time of the read of the newest BACKGROUND_LIMIT papers
 that training makes (timed apart, before training). `daemon` plays the daemon's day: a first poll (the
 model is new to the store), four steady polls and four dry-run digests, then `arxivwatch
 train` in a child process (a retrain, as a user would run it beside the daemon), then
@@ -49,11 +49,12 @@ def train(config_path: str) -> dict[str, float]:
     from arxivwatch import config
     from arxivwatch.clock import FakeClock
     from arxivwatch.jobs import learn, open_store
+    from arxivwatch.jobs.background import BACKGROUND_LIMIT
 
     cfg = config.load(config_path, env={})
     with open_store(cfg, FakeClock(NOW)) as store:  # the read train makes, timed on its own
         began = time.perf_counter()
-        store.recent_papers(learn.BACKGROUND_LIMIT)
+        store.recent_papers(BACKGROUND_LIMIT)
         read = time.perf_counter() - began
     gc.collect()
     began = time.perf_counter()

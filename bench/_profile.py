@@ -6,7 +6,7 @@
 `score` trains a model first (unprofiled), then profiles Scorer.score on the 10,000 papers;
 with the default workers the profile shows the parent only (time in the worker processes
 appears as waiting on a lock), so pass `--workers 1` to see the tokenizer's own cost.
-`train` profiles train.train on the bundled lists plus 20,000 background papers.
+`train` profiles train.train on the bundled lists plus 5,000 background papers (the size `train` takes).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> int:
 
     from arxivwatch import profiles, score, train
 
-    entries, background = _workload.entries(), _workload.background(20_000)
+    entries, background = _workload.entries(), _workload.background(5_000)
     chosen = profiles.load_profiles(None)
     profiler = cProfile.Profile()
     if args.what == "train":

@@ -1,6 +1,6 @@
 """One training run in its own process, so its peak memory is its own (run by bench/run.py).
 
-    .venv/bin/python bench/_train_child.py --background 20000 [--save MODEL.npz] [--no-self-training]
+    .venv/bin/python bench/_train_child.py --background 5000 [--save MODEL.npz] [--no-self-training]
 
 Prints one JSON line: the wall time of train.train alone, the peak resident set of
 the whole process (ru_maxrss: imports, data and training), the peak before training
@@ -27,7 +27,7 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--background", type=int, default=20_000)
+    parser.add_argument("--background", type=int, default=5_000)
     parser.add_argument("--save", type=Path)
     parser.add_argument("--no-self-training", action="store_true", help="what self-training costs")
     args = parser.parse_args()

@@ -38,7 +38,7 @@ class Plan:
     repeats: int = 5
     startup_repeats: int = 7
     train_repeats: int = 3
-    background: int = 20_000
+    background: int = 5_000  # jobs.background.BACKGROUND_LIMIT: what `train` takes
     papers: int = 10_000
     quality: bool = True
     history: tuple[int, ...] = (1_000, 10_000, 100_000, 300_000)  # stored papers; () skips

@@ -16,6 +16,7 @@ from arxiv_server import ArxivServer
 from arxivwatch import curated, lists, model
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
+from arxivwatch.jobs import background as negatives
 from arxivwatch.jobs import learn, open_store
 from arxivwatch.models import Paper
 from conftest import CliRunner
@@ -144,14 +145,17 @@ def _store_papers(cfg: Config, count: int) -> None:
         store.upsert_papers(papers, announced=NOW.date())
 
 
-def test_bundled_feed_tops_up_the_negatives_of_a_small_store(
+def test_bundled_papers_top_up_the_negatives_to_the_background_size(
     cfg: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With 100 stored papers the bundled feed joins the negatives; past the bar, only the store counts."""
+    """With 100 stored papers, bundled papers of the configured categories fill the background up
+    to its size, so a small store trains on as many negatives as a large one; a store that holds
+    the whole background size trains on its own papers alone."""
     _store_papers(cfg, 100)
-    bundled = len(learn.sample_papers())
+    monkeypatch.setattr(negatives, "BACKGROUND_LIMIT", 600)
     topped = learn.train(cfg, offline=True, clock=FakeClock(NOW), out=io.StringIO())
-    assert all(m.negatives > 100 + bundled // 2 for m in topped.metrics.values()), topped.metrics
-    monkeypatch.setattr(learn, "TOP_UP_BELOW", 100)
+    seeded = 600 - min(m.negatives for m in topped.metrics.values())
+    assert all(500 < m.negatives <= 600 for m in topped.metrics.values()), (topped.metrics, seeded)
+    monkeypatch.setattr(negatives, "BACKGROUND_LIMIT", 100)
     alone = learn.train(cfg, offline=True, clock=FakeClock(NOW), out=io.StringIO())
-    assert all(m.negatives <= 100 for m in alone.metrics.values()), alone.metrics
+    assert all(90 < m.negatives <= 100 for m in alone.metrics.values()), alone.metrics

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ArxivOffline, ListError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store
+from arxivwatch.jobs import background as negatives
 from arxivwatch.models import CuratedEntry, Digest, Paper, Profile
 from arxivwatch.progress import Progress
 
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("arxivwatch.train")
 
-BACKGROUND_LIMIT = 20_000  # papers from the store used as negatives, newest first
-TOP_UP_BELOW = 3_000  # while the store holds fewer papers, the bundled feed's papers join the negatives
 QUALITY_FLOOR = 0.5  # cross-validated average precision under which `train` says what to do
 RECOVERY_FLOOR = 0.9  # a list whose entries cover fewer of the arXiv ids it mentions is warned about
 LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
@@ -92,7 +91,8 @@ def train(
     entries = _parse(loaded)
     with open_store(config, clock) as store:
         metadata = _metadata(config, store, entries, offline=offline, clock=clock)
-        background = _background(store.recent_papers(BACKGROUND_LIMIT))
+        stored = store.recent_papers(negatives.BACKGROUND_LIMIT)
+    background = negatives.background(stored, config.arxiv.categories)
     model = trainer.train(
         entries,
         profiles,
@@ -311,19 +311,6 @@ def _require_entries(item: LoadedList, reading: ListReading) -> None:
         lines = "1 line mentions" if count == 1 else f"{count} lines mention"
         mentions = f" ({lines} a paper but gave none)" if count else ""
         raise ListError(f"{item.source}: no paper entries found{mentions}", hint=f"looked for {LOOKED_FOR}")
-
-
-def _background(stored: list[Paper]) -> list[Paper]:
-    """The negatives: the stored papers, topped up with the bundled feed's while the store is small."""
-    if len(stored) >= TOP_UP_BELOW:
-        return stored
-    ids = {p.id for p in stored}
-    extra = [p for p in sample_papers() if p.id not in ids]
-    if stored:
-        log.info(
-            "the store holds %d papers; %d of the bundled feed join the negatives", len(stored), len(extra)
-        )
-    return stored + extra
 
 
 def _metadata(
