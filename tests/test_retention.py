@@ -243,3 +243,26 @@ def test_vacuum_while_another_process_writes_is_one_store_error(tmp_path: Path) 
             with pytest.raises(StoreError, match=r"v\.db failed: database is locked"):
                 store.vacuum()
             other.execute("ROLLBACK")
+
+
+def test_the_prune_job_deletes_old_poll_records_but_the_three_that_are_read(cfg: Config) -> None:
+    """A year of daily polls, keep_days 30, the feed failing for the last 39 days and an API
+    catch-up two hours ago: the last 30 days' records stay and, of the older ones, only the newest
+    good feed poll (where the catch-up window starts); status and the catch-up window read the
+    same as before the prune."""
+    from arxivwatch.store.papers import PollRun
+
+    with open_store(cfg, FakeClock(NOW)) as store:
+        for age in range(365, 0, -1):
+            at = NOW - timedelta(days=age)
+            if age >= 40:
+                store.record_poll(PollRun(at, "feed", "announcement", announced=at.date(), new=10))
+            else:
+                store.record_poll(PollRun(at, "feed", "failed", reason="unreachable"))
+        store.record_poll(PollRun(NOW - timedelta(hours=2), "api", "announcement", new=5))
+        before = (store.last_poll(), store.last_successful_poll(), store.last_feed_announcement())
+        assert before[2] is not None and before[2][0] == (NOW - timedelta(days=40)).date()
+    retention.prune(cfg, clock=FakeClock(NOW))
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert rows(store, "polls") == 1 + 30 + 1  # the day-40 feed poll, days 30..1, the API poll
+        assert (store.last_poll(), store.last_successful_poll(), store.last_feed_announcement()) == before

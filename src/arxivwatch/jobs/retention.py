@@ -1,4 +1,4 @@
-"""The prune job: delete papers not seen for [storage] keep_days, optionally VACUUM.
+"""The prune job: delete papers not seen for [storage] keep_days (and older poll records), optionally VACUUM.
 
 A paper a pending digest shows or claims is never deleted, whatever its age. keep_days
 is at least [digest] horizon_days (checked when the configuration loads), and the cutoff
@@ -56,6 +56,7 @@ def prune(
             before = min([before, *(offers_since(store, c, now, horizon) for c in CHANNELS)])
             result = store.prune_papers(before, keep=store.pending_paper_ids())
             deleted, kept = result.deleted, result.kept
+            store.prune_polls(now - timedelta(days=keep_days))
         if vacuum:
             store.vacuum()
         outcome = PruneOutcome(before, deleted, kept, size_before, store.size_bytes())

@@ -1,4 +1,4 @@
-"""Retention: deleting papers not seen for the configured age, and compacting the file."""
+"""Retention: deleting papers not seen for the configured age, old poll records, and compacting the file."""
 
 from __future__ import annotations
 
@@ -67,6 +67,21 @@ class RetentionTables(Database):
             # Their offers stay (a few dozen bytes a paper and channel): a new version
             # announced later is still "updated" with flag_updated, never lost or new again.
             return int(db.execute(f"DELETE FROM papers WHERE id IN ({marks})", ids).rowcount)
+
+    def prune_polls(self, before: datetime) -> int:
+        """Delete the records of polls made before `before`, except the three that `status`,
+        the health check and the catch-up window read: the newest poll, the newest that did
+        not fail and the newest feed poll that did not fail. Returns how many were deleted.
+        A daemon records a few polls a day; without this the table grows for ever."""
+        with self._tx() as db:
+            return int(
+                db.execute(
+                    "DELETE FROM polls WHERE at < ? AND n NOT IN (SELECT MAX(n) FROM polls"
+                    " UNION SELECT MAX(n) FROM polls WHERE outcome != 'failed'"
+                    " UNION SELECT MAX(n) FROM polls WHERE source = 'feed' AND outcome != 'failed')",
+                    (before.isoformat(),),
+                ).rowcount
+            )
 
     def vacuum(self) -> None:
         """Rewrite the database file without its free pages (VACUUM); needs about its size free.
