@@ -177,6 +177,38 @@ def test_score_command_refuses_deep_or_non_utf8_input_in_one_line(
     ]
 
 
+def test_score_command_refuses_a_line_past_its_bound_without_reading_it_whole(
+    trained: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A 50 MB line (no newline) after a good one: one line naming line 2 and the bound, exit 2,
+    and the process never holds the whole line (peak memory < 200 MB; it read 50 MB before)."""
+    huge = tmp_path / "huge.jsonl"
+    with huge.open("w", encoding="utf-8") as f:
+        f.write('{"id": "1", "title": "ok"}\n{"id": "2", "title": "')
+        for _ in range(50):
+            f.write("x" * 1_000_000)
+    script = (
+        "import resource, runpy, sys; sys.argv = ['arxivwatch', 'score', '--config', sys.argv[1],"
+        " '--input', sys.argv[2]]\n"
+        "try:\n    runpy.run_module('arxivwatch', run_name='__main__')\n"
+        "finally:\n    print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
+        " file=sys.stderr)\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, trained, str(huge)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == (
+        f"Error: {huge} line 2: longer than 1,000,000 characters; "
+        "give one paper a line (id, title, abstract, categories)"
+    )
+    assert int(lines[-1].split()[1]) < 200, lines[-1]
+
+
 def test_train_reads_a_relative_list_beside_the_config(tmp_path: Path, cli: CliRunner) -> None:
     """A list named relatively in the configuration is found beside it, whatever the working folder."""
     import shutil

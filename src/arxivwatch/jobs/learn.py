@@ -32,6 +32,7 @@ log = logging.getLogger("arxivwatch.train")
 
 QUALITY_FLOOR = 0.5  # cross-validated average precision under which `train` says what to do
 RECOVERY_FLOOR = 0.9  # a list whose entries cover fewer of the arXiv ids it mentions is warned about
+MAX_LINE_CHARS = 1_000_000  # `score --input`: a paper is a few KB; a longer line is refused
 LOOKUP_BATCH = 100  # ids per export API call, arXiv's documented comfortable size
 T = TypeVar("T")
 
@@ -362,8 +363,15 @@ def _open_input(source: str) -> IO[str]:
 
 
 def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
+    """Papers from JSON lines, each read with a bound (MAX_LINE_CHARS): one huge line is refused
+    with its number, never read whole into memory."""
     label = "stdin" if name == "-" else name
-    for number, line in enumerate(stream, 1):
+    for number, line in enumerate(iter(lambda: stream.readline(MAX_LINE_CHARS + 1), ""), 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise UsageError(
+                f"{label} line {number}: longer than {MAX_LINE_CHARS:,} characters",
+                hint="give one paper a line (id, title, abstract, categories)",
+            )
         try:
             line.encode("utf-8")
         except UnicodeEncodeError as e:  # a surrogate: bytes that were not UTF-8
