@@ -198,6 +198,21 @@ def test_verbose_option_shows_debug_in_either_position(
     assert "DEBUG arxivwatch.config: configuration from" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args", [["-q", "status", "-v"], ["status", "--quiet", "--verbose"], ["-v", "-q", "status"]]
+)
+def test_quiet_and_verbose_together_is_one_usage_line(
+    args: list[str], write_config: Callable[[str], Path], cli: CliRunner
+) -> None:
+    """-q and -v contradict each other: one line saying so, exit 2, in any position."""
+    cfg = ["--config", str(write_config('[arxiv]\ncontact = "lab@example.org"\n'))]
+    result = cli(*args, *cfg)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: arxivwatch: -q/--quiet and -v/--verbose together; give one of them"
+    ]
+
+
 @pytest.mark.parametrize("position", ["before", "after"])
 def test_debug_option_shows_the_traceback_in_either_position(
     position: str, tmp_path: Path, cli: CliRunner

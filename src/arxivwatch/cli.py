@@ -300,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             build_parser().print_help()
             return 2
+        if getattr(args, "quiet", False) and getattr(args, "verbose", False):
+            raise UsageError("arxivwatch: -q/--quiet and -v/--verbose together", hint="give one of them")
         _setup_logging(args)
         return int(args.func(args))
     except ArxivwatchError as e:
