@@ -95,6 +95,35 @@ def test_a_resend_that_clears_every_pending_digest_makes_the_health_check_health
     assert report["problem"] is None
 
 
+def test_a_good_digest_on_another_channel_does_not_hide_a_pending_email_digest(
+    make_config: Callable[..., Config], smtp: SmtpServer
+) -> None:
+    """Mail down: the email digest stays pending; a later `digest --channel file` that works makes
+    the digest heartbeat good, yet status --check still names the pending email digest, until a
+    run delivers it."""
+    cfg = make_config()
+    clock = FakeClock(MORNING)
+    with open_store(cfg, clock) as store:
+        store.upsert_papers(papers(4), announced=None)
+        store.record_poll(PollRun(at=MORNING, source="feed", outcome="no announcement"))
+    smtp.stop()
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["email"], clock=clock)
+    later = FakeClock(datetime(2026, 6, 10, 9, 0, tzinfo=UTC))
+    (written,) = digest.digest(cfg, channels=["file"], clock=later)
+    assert written.status == "sent"
+    report = status.collect(cfg, later)
+    assert report["heartbeats"]["digest"]["ok"] is True
+    key = digest.digest_key("day", D, "email")
+    assert report["problem"] == (
+        f"the email digest {key} is still pending since 2026-06-10 08:00 UTC "
+        "(its delivery failed; `arxivwatch digest` retries it)"
+    )
+    smtp.start()
+    digest.digest(cfg, channels=["email"], clock=later)
+    assert status.collect(cfg, later)["problem"] is None
+
+
 def test_a_model_file_restored_from_an_older_backup_scores_and_offers_new_papers(
     make_config: Callable[..., Config], smtp: SmtpServer, model_path: Path, tmp_path: Path
 ) -> None:

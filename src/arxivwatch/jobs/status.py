@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
     now = clock.now()
     with open_store(config, clock) as store:
         last = store.last_poll()
+        store_pending = store.pending_digests()
         report: dict[str, Any] = {
             "database": str(config.db_path),
             "papers_stored": store.count_papers(),
@@ -66,6 +68,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
         )
         or _model_problem(report["model"])
         or _digest_problem(report["heartbeats"])
+        or _pending_problem(config, store_pending, report["heartbeats"])
         or (stale_feed(*announcement) if announcement else None)
     )
     report["healthy"] = problem is None
@@ -159,6 +162,28 @@ def _digest_problem(heartbeats: dict[str, dict[str, Any]]) -> str | None:
     if beat is None or beat["ok"]:
         return None
     return f"the last digest ({beat['at']}) failed: {beat['detail']}"
+
+
+def _pending_problem(
+    config: Config, pending: Sequence[DigestRecord], heartbeats: dict[str, dict[str, Any]]
+) -> str | None:
+    """A digest of an enabled channel still pending after a later digest run ended: its delivery
+    failed, whatever that later run (another channel's, say) did."""
+    from arxivwatch.jobs.digest import enabled_channels
+
+    beat = heartbeats.get("digest")
+    if beat is None:
+        return None
+    ended = datetime.fromisoformat(beat["at"])
+    enabled = enabled_channels(config)
+    stuck = [d for d in pending if d.channel in enabled and d.created_at < ended]
+    if not stuck:
+        return None
+    first = min(stuck, key=lambda d: d.created_at)
+    return (
+        f"the {first.channel} digest {first.key} is still pending since "
+        f"{first.created_at:%Y-%m-%d %H:%M} UTC (its delivery failed; `arxivwatch digest` retries it)"
+    )
 
 
 def stale_feed(announced: date, polled_at: datetime) -> str | None:
