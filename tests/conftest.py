@@ -19,15 +19,17 @@ CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 # the loopback servers' fixtures, usable from every test module without importing them
 pytest_plugins = ("arxiv_server",)
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's ARXIVWATCH_* settings, Slack token or ./arxivwatch.toml."""
+    """No test sees the developer's ARXIVWATCH_* settings, Slack token, proxies (every test talks
+    to 127.0.0.1; a proxy test sets its own) or ./arxivwatch.toml."""
     import os
 
     for name in list(os.environ):
-        if name.startswith("ARXIVWATCH_") or name.startswith("SLACK_"):
+        if name.startswith(("ARXIVWATCH_", "SLACK_")) or name.lower() in PROXY_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -327,3 +327,52 @@ def test_headers_dripping_without_end_stop_at_the_budget() -> None:
         stop.set()
         client.close()
     assert took < 4.0, f"took {took:.1f} s"
+
+
+def test_the_client_goes_through_the_proxy_of_http_proxy(
+    arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP_PROXY set (a lab behind a proxy), the feed is fetched through that proxy, with
+    our User-Agent; with NO_PROXY naming the host, directly."""
+    from http_proxy import HttpProxy
+
+    arxiv_server.script("rss", Reply(200, recorded(EMPTY_FEED), {"Content-Type": "application/rss+xml"}))
+    with HttpProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "example.org")
+        client = make_client(arxiv_server)
+        try:
+            fetched = client.fetch_feed(CATS)
+        finally:
+            client.close()
+        assert fetched.result is not None and len(arxiv_server.requests_to("rss")) == 1
+        ((target, headers),) = proxy.requests
+        assert target == f"{arxiv_server.feed_url}/cs.CV"
+        assert headers["User-Agent"].endswith("mailto:lab@example.org)")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = make_client(arxiv_server)
+        try:
+            client.fetch_feed(CATS)
+        finally:
+            client.close()
+        assert len(proxy.requests) == 1 and len(arxiv_server.requests_to("rss")) == 2
+
+
+def test_a_proxy_dripping_headers_stops_at_the_budget(
+    arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that answers one header line every 0.2 s without end, budget 2 s: ArxivUnavailable
+    within 4 s; the deadline bounds the proxy's connection as it bounds a direct one."""
+    from http_proxy import HttpProxy
+
+    with HttpProxy(drip=True) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        client = make_client(arxiv_server, budget=2.0, timeout=30.0)
+        began = time.monotonic()
+        try:
+            with pytest.raises(ArxivUnavailable):
+                client.fetch_feed(CATS)
+        finally:
+            client.close()
+        took = time.monotonic() - began
+    assert proxy.requests and took < 4.0, f"took {took:.1f} s"

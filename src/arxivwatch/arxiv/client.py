@@ -117,9 +117,6 @@ class ArxivClient:
         self._rng = rng or random.Random()
         self._deadline = DeadlineBackend()
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
-            transport = httpx.HTTPTransport(limits=limits)
-            transport._pool._network_backend = self._deadline
         self._http = httpx.Client(
             # gzip only: the body is inflated here, chunk by chunk, under max_body_bytes
             headers={"User-Agent": user_agent(contact), "Accept-Encoding": "gzip"},
@@ -128,8 +125,10 @@ class ArxivClient:
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             event_hooks={"response": [self._pace_redirect]},
-            transport=transport,
+            transport=transport,  # None: httpx's own, with the proxies of HTTP(S)_PROXY / NO_PROXY
         )
+        if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
+            _use_backend(self._http, self._deadline)
 
     def _pace_redirect(self, response: httpx.Response) -> None:
         """A redirect's next hop is one more request to arXiv: counted and paced like any other."""
@@ -359,6 +358,22 @@ class ArxivClient:
         if moment.tzinfo is None:  # an HTTP date is GMT even when it does not say so
             moment = moment.replace(tzinfo=UTC)
         return max((moment - self.clock.now()).total_seconds(), 0.0)
+
+
+def _use_backend(client: httpx.Client, backend: DeadlineBackend) -> None:
+    """Make every transport of `client` (the direct one and each proxy's, from HTTP_PROXY,
+    HTTPS_PROXY and ALL_PROXY less NO_PROXY) open its connections through `backend`.
+
+    httpx takes the proxies from the environment only when it builds its transports itself
+    (a transport given to the client turns them off), and has no public hook for the
+    network backend: its connection pools' `_network_backend` is set here.
+    """
+    mounted = [client._transport, *client._mounts.values()]
+    for transport in (t for t in mounted if t is not None):  # None: NO_PROXY's direct connections
+        pool = getattr(transport, "_pool", None)
+        if pool is None or not hasattr(pool, "_network_backend"):
+            raise TypeError(f"httpx {httpx.__version__}: no connection pool to bound in {transport!r}")
+        pool._network_backend = backend
 
 
 def _unreachable(exc: BaseException) -> bool:
