@@ -26,13 +26,15 @@ Selection, per channel:
 5. Each profile's items are ranked by score (ties by id), and cut to its size.
 
 Ranking reads a paper's id, version, categories and announcement date and its score
-values, nothing else: a caller with thousands of candidates may select over light papers
-and scores without reasons, then `complete` the few shown items with their whole papers
-and their reasons.
+values, nothing else, and no score below `lowest_threshold` counts (it qualifies the
+paper for no profile, nor for a badge): a caller with thousands of candidates may select
+over light papers and those scores only, without reasons, then `complete` the few shown
+items with their whole papers and their reasons.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -98,6 +100,13 @@ def select(
         DigestSection(profile, _rank(by_profile[profile.name], _size(profile, top_n))) for profile in profiles
     )
     return Digest(period, start, end, channel, sections, scanned=len(in_period))
+
+
+def lowest_threshold(profiles: Sequence[Profile], thresholds: Mapping[str, float]) -> float:
+    """The lowest threshold `select` applies among `profiles` (thresholds as for select); a
+    score below it counts for nothing, so leaving it out of `scores` changes no digest.
+    +inf without profiles."""
+    return min((_threshold(profile, thresholds) for profile in profiles), default=math.inf)
 
 
 def complete(

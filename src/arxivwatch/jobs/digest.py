@@ -269,8 +269,8 @@ class _Run:
         """The channel's digest from its candidates, and the (id, version) of every paper it offers.
 
         Two reads in one snapshot of the store, so its cost follows the papers shown, not the
-        candidates: every candidate's ranking columns and score values (no abstract, no
-        reasons), then the whole rows and the reasons of the papers the selection shows.
+        candidates: every candidate's ranking columns and the score values that can count (no
+        abstract, no reasons), then the whole rows and the reasons of the papers the selection shows.
         """
         from arxivwatch import digest as selector
 
@@ -283,26 +283,25 @@ class _Run:
         return built, offered
 
     def _ranked(self, channel: str, current: str) -> tuple[Digest, list[tuple[str, int]]]:
-        """The digest selected over light candidates and score values (no reasons), and the
-        (id, version) of every paper it offers: every candidate the model scored."""
+        """The digest selected over the light read (the candidates a score of the model can
+        qualify, with the scores that can: at or above the lowest threshold, no reasons), and
+        the (id, version) of every paper it offers: every candidate the model scored (an
+        unscored one waits for a score)."""
         from arxivwatch import digest as selector
 
         cfg = self.config.digest
         since = offers_since(self.store, channel, self.clock.now(), cfg.horizon_days)
-        papers = self.store.candidates(channel, since, light=True)
-        offered_before: dict[str, int] = {}
-        if cfg.flag_updated:
-            updated = self.store.updated_candidates(channel, since, light=True)
-            papers += [paper for paper, _version in updated.values()]
-            offered_before = {pid: version for pid, (_paper, version) in updated.items()}
-        scores = self.store.scores_for([p.id for p in papers], current, reasons=False)
-        papers = [p for p in papers if p.id in scores]  # an unscored paper waits for a score
+        limits = thresholds(self.model, cfg.min_score)
+        floor = selector.lowest_threshold(self.model.profiles, limits)
+        read = self.store.ranking_candidates(channel, since, current, floor, updated=cfg.flag_updated)
+        scores = self.store.scores_for([p.id for p in read.papers], current, reasons=False, at_least=floor)
         ranked = selector.select(
-            papers, scores, self.model.profiles, thresholds(self.model, cfg.min_score),
+            read.papers, scores, self.model.profiles, limits,
             period=self.period, start=self.start, end=self.end, channel=channel,
-            sent=offered_before, flag_updated=cfg.flag_updated, top_n=cfg.top_n,
+            sent=read.offered_before, flag_updated=cfg.flag_updated, top_n=cfg.top_n,
         )  # fmt: skip
-        return ranked, [(p.id, p.version) for p in papers]
+        # every offered paper was looked at, though only those a score can qualify were ranked
+        return replace(ranked, scanned=len({pid for pid, _version in read.offered})), read.offered
 
 
 def _entry(item: DigestItem) -> dict[str, object]:

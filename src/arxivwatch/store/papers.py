@@ -166,18 +166,19 @@ class PaperTables(Database):
         return str(rows[0][0]) if rows else None
 
     def scores_for(
-        self, ids: Sequence[str], model_id: str, *, reasons: bool = True
+        self, ids: Sequence[str], model_id: str, *, reasons: bool = True, at_least: float | None = None
     ) -> dict[str, dict[str, Score]]:
         """paper id -> profile -> Score, for the ids that have scores from this model.
-        `reasons=False`: values only (reasons empty), for ranking thousands of candidates
-        without decoding the reasons of each (a JSON list a score)."""
+        For ranking thousands of candidates: `reasons=False` gives values only (reasons empty,
+        not decoded: a JSON list a score), `at_least` only the scores of that value or more."""
         found: dict[str, dict[str, Score]] = {}
         columns = "paper_id, profile, value" + (", reasons" if reasons else "")
+        floor = "" if at_least is None else " AND value >= ?"
         for chunk in _chunks(ids):
             marks = ", ".join("?" for _ in chunk)
             rows = self._rows(
-                f"SELECT {columns} FROM scores WHERE model_id = ? AND paper_id IN ({marks})",
-                (model_id, *chunk),
+                f"SELECT {columns} FROM scores WHERE model_id = ? AND paper_id IN ({marks}){floor}",
+                (model_id, *chunk) + (() if at_least is None else (at_least,)),
             )
             for r in rows:
                 why = tuple(json.loads(r[3])) if reasons else ()
@@ -345,15 +346,13 @@ def row_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
 
 def light_paper(row: sqlite3.Row, decoded: dict[str, tuple[str, ...]]) -> Paper:
     """A Paper with only what ranking reads (id, version, categories, announced; the title and
-    every other field empty), from a row holding those columns. `decoded` caches categories
-    by their JSON text across the rows of one read."""
-    text = row["categories"]
+    every other field empty), from a row holding those columns first, in that order.
+    `decoded` caches categories by their JSON text across the rows of one read."""
+    text = row[2]
     categories = decoded.get(text)
     if categories is None:
         categories = decoded[text] = tuple(json.loads(text))
-    return Paper(
-        row["id"], "", version=int(row["version"]), categories=categories, announced=_date(row["announced"])
-    )
+    return Paper(row[0], "", version=int(row[1]), categories=categories, announced=_date(row[3]))
 
 
 def _insert(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
