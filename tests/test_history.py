@@ -183,6 +183,13 @@ HOT_QUERIES: dict[str, Callable[[Store], object]] = {
         "email", NOW - timedelta(days=14)
     ),
     "papers pending digests hold": lambda s: s.pending_paper_ids(),
+    "a digest's ranking read, updated papers too": lambda s: s.ranking_candidates(
+        "email", NOW - timedelta(days=14), "m", 0.4, updated=True
+    ),
+    "score values that can count, of a digest's candidates": lambda s: s.scores_for(
+        ["2401.00001", "2402.00002"], "m", reasons=False, at_least=0.4
+    ),
+    "whole rows of a digest's shown papers": lambda s: s.get_papers(["2401.00001", "2402.00002"]),
 }
 
 

@@ -24,12 +24,19 @@ Selection, per channel:
 4. A paper appears once, under the profile where it scored highest (ties go to the
    profile listed first), with badges (`DigestItem.also`) for the others it qualified for.
 5. Each profile's items are ranked by score (ties by id), and cut to its size.
+
+Ranking reads a paper's id, version, categories and announcement date and its score
+values, nothing else, and no score below `lowest_threshold` counts (it qualifies the
+paper for no profile, nor for a badge): a caller with thousands of candidates may select
+over light papers and those scores only, without reasons, then `complete` the few shown
+items with their whole papers and their reasons.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from arxivwatch.models import Digest, DigestItem, DigestSection, Paper, Profile, Score
@@ -93,6 +100,38 @@ def select(
         DigestSection(profile, _rank(by_profile[profile.name], _size(profile, top_n))) for profile in profiles
     )
     return Digest(period, start, end, channel, sections, scanned=len(in_period))
+
+
+def lowest_threshold(profiles: Sequence[Profile], thresholds: Mapping[str, float]) -> float:
+    """The lowest threshold `select` applies among `profiles` (thresholds as for select); a
+    score below it counts for nothing, so leaving it out of `scores` changes no digest.
+    +inf without profiles."""
+    return min((_threshold(profile, thresholds) for profile in profiles), default=math.inf)
+
+
+def complete(
+    digest: Digest, papers: Mapping[str, Paper], scores: Mapping[str, Mapping[str, Score]]
+) -> Digest:
+    """`digest` selected over light papers and scores (see the module docstring), its shown
+    items given their whole papers (`papers`: id -> Paper) and the reasons of the score they
+    are shown with (`scores`: id -> profile -> Score); everything else kept. Each shown id
+    must be in both, with the version selected (KeyError, ValueError otherwise: the caller
+    read them from another state of the store).
+    """
+    sections = tuple(
+        replace(section, items=tuple(_completed(item, papers, scores) for item in section.items))
+        for section in digest.sections
+    )
+    return replace(digest, sections=sections)
+
+
+def _completed(
+    item: DigestItem, papers: Mapping[str, Paper], scores: Mapping[str, Mapping[str, Score]]
+) -> DigestItem:
+    paper = papers[item.paper.id]
+    if paper.version != item.paper.version:
+        raise ValueError(f"{paper.id}: version {paper.version} stored, {item.paper.version} selected")
+    return replace(item, paper=paper, reasons=scores[paper.id][item.profile].reasons)
 
 
 def _latest_versions(papers: Iterable[Paper]) -> list[Paper]:

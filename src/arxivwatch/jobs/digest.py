@@ -266,25 +266,42 @@ class _Run:
         return [*results, self._deliver(frozen)]
 
     def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
-        """The channel's digest from its candidates, and the (id, version) of every paper it offers."""
+        """The channel's digest from its candidates, and the (id, version) of every paper it offers.
+
+        Two reads in one snapshot of the store, so its cost follows the papers shown, not the
+        candidates: every candidate's ranking columns and the score values that can count (no
+        abstract, no reasons), then the whole rows and the reasons of the papers the selection shows.
+        """
+        from arxivwatch import digest as selector
+
+        current = model_id(self.model)
+        with self.store.snapshot():
+            ranked, offered = self._ranked(channel, current)
+            shown = [item.paper.id for item in ranked.items]
+            papers = self.store.get_papers(shown)
+            built = selector.complete(ranked, papers, self.store.scores_for(shown, current))
+        return built, offered
+
+    def _ranked(self, channel: str, current: str) -> tuple[Digest, list[tuple[str, int]]]:
+        """The digest selected over the light read (the candidates a score of the model can
+        qualify, with the scores that can: at or above the lowest threshold, no reasons), and
+        the (id, version) of every paper it offers: every candidate the model scored (an
+        unscored one waits for a score)."""
         from arxivwatch import digest as selector
 
         cfg = self.config.digest
         since = offers_since(self.store, channel, self.clock.now(), cfg.horizon_days)
-        papers = self.store.candidates(channel, since)
-        offered_before: dict[str, int] = {}
-        if cfg.flag_updated:
-            updated = self.store.updated_candidates(channel, since)
-            papers += [paper for paper, _version in updated.values()]
-            offered_before = {pid: version for pid, (_paper, version) in updated.items()}
-        scores = self.store.scores_for([p.id for p in papers], model_id(self.model))
-        papers = [p for p in papers if p.id in scores]  # an unscored paper waits for a score
-        built = selector.select(
-            papers, scores, self.model.profiles, thresholds(self.model, cfg.min_score),
+        limits = thresholds(self.model, cfg.min_score)
+        floor = selector.lowest_threshold(self.model.profiles, limits)
+        read = self.store.ranking_candidates(channel, since, current, floor, updated=cfg.flag_updated)
+        scores = self.store.scores_for([p.id for p in read.papers], current, reasons=False, at_least=floor)
+        ranked = selector.select(
+            read.papers, scores, self.model.profiles, limits,
             period=self.period, start=self.start, end=self.end, channel=channel,
-            sent=offered_before, flag_updated=cfg.flag_updated, top_n=cfg.top_n,
+            sent=read.offered_before, flag_updated=cfg.flag_updated, top_n=cfg.top_n,
         )  # fmt: skip
-        return built, [(p.id, p.version) for p in papers]
+        # every offered paper was looked at, though only those a score can qualify were ranked
+        return replace(ranked, scanned=len({pid for pid, _version in read.offered})), read.offered
 
 
 def _entry(item: DigestItem) -> dict[str, object]:

@@ -95,6 +95,15 @@ class PaperTables(Database):
         rows = self._rows("SELECT * FROM papers WHERE id = ?", (paper_id,))
         return row_paper(rows[0]) if rows else None
 
+    def get_papers(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """Stored papers by id (no version), whole; ids not stored are absent."""
+        found: dict[str, Paper] = {}
+        for chunk in _chunks(ids):
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._rows(f"SELECT * FROM papers WHERE id IN ({marks})", chunk):
+                found[row["id"]] = row_paper(row)
+        return found
+
     def papers_announced_between(self, start: date, end: date) -> list[Paper]:
         """New and cross-listed papers announced in [start, end], oldest first."""
         marks = ", ".join("?" for _ in NEW_TYPES)
@@ -156,19 +165,24 @@ class PaperTables(Database):
         rows = self._rows("SELECT value FROM kv WHERE key = ?", (CURRENT_MODEL_KEY,))
         return str(rows[0][0]) if rows else None
 
-    def scores_for(self, ids: Sequence[str], model_id: str) -> dict[str, dict[str, Score]]:
-        """paper id -> profile -> Score, for the ids that have scores from this model."""
+    def scores_for(
+        self, ids: Sequence[str], model_id: str, *, reasons: bool = True, at_least: float | None = None
+    ) -> dict[str, dict[str, Score]]:
+        """paper id -> profile -> Score, for the ids that have scores from this model.
+        For ranking thousands of candidates: `reasons=False` gives values only (reasons empty,
+        not decoded: a JSON list a score), `at_least` only the scores of that value or more."""
         found: dict[str, dict[str, Score]] = {}
+        columns = "paper_id, profile, value" + (", reasons" if reasons else "")
+        floor = "" if at_least is None else " AND value >= ?"
         for chunk in _chunks(ids):
             marks = ", ".join("?" for _ in chunk)
             rows = self._rows(
-                "SELECT paper_id, profile, value, reasons FROM scores"
-                f" WHERE model_id = ? AND paper_id IN ({marks})",
-                (model_id, *chunk),
+                f"SELECT {columns} FROM scores WHERE model_id = ? AND paper_id IN ({marks}){floor}",
+                (model_id, *chunk) + (() if at_least is None else (at_least,)),
             )
             for r in rows:
-                score = Score(r[0], r[1], float(r[2]), tuple(json.loads(r[3])))
-                found.setdefault(score.paper_id, {})[score.profile] = score
+                why = tuple(json.loads(r[3])) if reasons else ()
+                found.setdefault(r[0], {})[r[1]] = Score(r[0], r[1], float(r[2]), why)
         return found
 
     def unscored(
@@ -328,6 +342,17 @@ def row_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
             value = _date(value)
         values[name] = value
     return Paper(**values)
+
+
+def light_paper(row: sqlite3.Row, decoded: dict[str, tuple[str, ...]]) -> Paper:
+    """A Paper with only what ranking reads (id, version, categories, announced; the title and
+    every other field empty), from a row holding those columns first, in that order.
+    `decoded` caches categories by their JSON text across the rows of one read."""
+    text = row[2]
+    categories = decoded.get(text)
+    if categories is None:
+        categories = decoded[text] = tuple(json.loads(text))
+    return Paper(row[0], "", version=int(row[1]), categories=categories, announced=_date(row[3]))
 
 
 def _insert(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
