@@ -86,6 +86,20 @@ def test_conditional_get_gives_not_modified(arxiv_server: ArxivServer, client: A
     assert request.header("If-Modified-Since") == "Thu, 28 Nov 2024 05:00:00 GMT"
 
 
+def test_not_modified_is_one_request_and_no_extra_wait(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """A 304 is counted as one request, not as a redirect: no second count, no pacing wait after it."""
+    arxiv_server.script("rss", feed_reply(etag='"abc"'))
+    first = client.fetch_feed(CATS)
+    before = clock.monotonic()
+    second = client.fetch_feed(CATS, etag=first.etag)
+    assert second.result is None
+    assert client.requests == 2
+    assert len(arxiv_server.requests) == 2
+    assert clock.monotonic() - before == pytest.approx(3.0)  # the pacing before the 304 only
+
+
 def test_503_with_retry_after_then_200(
     arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
 ) -> None:

@@ -131,8 +131,12 @@ class ArxivClient:
             _use_backend(self._http, self._deadline)
 
     def _pace_redirect(self, response: httpx.Response) -> None:
-        """A redirect's next hop is one more request to arXiv: counted and paced like any other."""
-        if response.is_redirect:
+        """A redirect's next hop is one more request to arXiv: counted and paced like any other.
+
+        Only a 3xx with a Location is one: httpx's `is_redirect` is true for every 3xx, so a 304
+        (the feed unchanged) would count twice and wait out one more pacing interval.
+        """
+        if response.has_redirect_location:
             self._pacer.done()
             self.requests += 1
             self._pacer.wait()
