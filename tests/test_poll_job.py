@@ -70,7 +70,33 @@ def test_etag_makes_the_second_poll_a_304(cfg: Config, arxiv_server: ArxivServer
     poll.poll(cfg, clock=FakeClock(NOW))
     again = poll.poll(cfg, clock=FakeClock(NOW))
     assert again.outcome == "not modified"
+    assert again.requests == 1
     assert arxiv_server.requests_to("rss")[1].header("If-None-Match") == '"abc"'
+
+
+def test_status_after_a_304_still_names_the_latest_announcement(
+    cfg: Config, arxiv_server: ArxivServer
+) -> None:
+    """After an unchanged (304) poll, `status` still names the announcement stored (2024-11-28)."""
+    arxiv_server.script("rss", feed_reply(etag='"abc"'))
+    clock = FakeClock(NOW)
+    poll.poll(cfg, clock=clock)
+    poll.poll(cfg, clock=clock)
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["outcome"] == "not modified"
+    assert report["latest_announcement"] == "2024-11-28"
+    out = io.StringIO()
+    status.status(cfg, clock=clock, out=out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
+    assert line.endswith(" not modified, 0 new; latest announcement stored: 2024-11-28"), line
+
+
+def test_status_before_any_poll_says_how_to_poll(cfg: Config) -> None:
+    """A store never polled is unhealthy, and the reason names the command that polls."""
+    report = status.collect(cfg, FakeClock(NOW))
+    assert report["latest_announcement"] is None
+    assert report["problem"].startswith("never polled")
+    assert "`arxivwatch poll`" in report["problem"]
 
 
 def test_empty_channel_is_no_announcement_and_healthy(cfg: Config, arxiv_server: ArxivServer) -> None:

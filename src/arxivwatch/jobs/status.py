@@ -60,6 +60,8 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
             },
         }
         announcement = store.last_feed_announcement()
+    # the newest announcement a feed poll stored: a later poll answered 304 names none itself
+    report["latest_announcement"] = announcement[0].isoformat() if announcement else None
     report["model"] = _model(config)
     report["next_runs"] = {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")}
     problem = (
@@ -140,7 +142,7 @@ def check_problem(
 ) -> str | None:
     """Why the poller looks unhealthy, or None."""
     if last_at is None:
-        return "never polled"
+        return "never polled (run `arxivwatch poll`, or start the daemon, `arxivwatch run`)"
     if outcome == "failed":
         return "the last poll failed"
     due = _previous(config, "poll", now - GRACE)
@@ -236,7 +238,10 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
     if last:
         reason = f" ({last['reason']})" if last["reason"] else ""
         day = f" of {last['announced']}" if last["announced"] else ""
-        lines.append(f"last poll: {last['at']} {last['outcome']}{day}{reason}, {last['new_papers']} new")
+        latest = report["latest_announcement"]
+        stored = f"; latest announcement stored: {latest}" if latest and not day else ""
+        new = f"{last['new_papers']} new"
+        lines.append(f"last poll: {last['at']} {last['outcome']}{day}{reason}, {new}{stored}")
     else:
         lines.append("last poll: never")
     model = report["model"]
