@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +21,10 @@ from arxiv_server import (
     Reply,
     recorded,
 )
+from arxivwatch.cli import main
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import ArxivQueryError
+from arxivwatch.errors import ArxivQueryError, UsageError
 from arxivwatch.jobs import open_store, poll, status
 from trained_model import install_model
 
@@ -187,3 +190,39 @@ def test_catch_up_is_not_a_silent_wait(
     messages = [r.getMessage() for r in caplog.records if r.name == "arxivwatch.progress"]
     assert messages[0] == "fetching 2024-11-20 .. 2024-11-27 from the export API: started"
     assert messages[-1] == "fetching 2024-11-20 .. 2024-11-27 from the export API: 100 papers, 0 s"
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "words"),
+    [
+        (date(2024, 11, 27), date(2024, 11, 20), "the date range 2024-11-27 .. 2024-11-20 is empty"),
+        (date(2024, 11, 29), None, "the date range 2024-11-29 .. 2024-11-28 is empty"),  # after today
+        (None, date(2024, 11, 20), "--until needs --since"),
+    ],
+)
+def test_a_range_that_cannot_be_asked_for_is_bad_usage_and_records_nothing(
+    cfg: Config, arxiv_server: ArxivServer, since: date | None, until: date | None, words: str
+) -> None:
+    """Swapped dates, a future --since or --until alone: UsageError (exit 2), no request, no failed poll."""
+    clock = FakeClock(NOW)
+    with pytest.raises(UsageError) as info:
+        poll.poll(cfg, since=since, until=until, clock=clock)
+    assert info.value.exit_code == 2
+    assert str(info.value).startswith(words)
+    assert arxiv_server.requests == []
+    report = status.collect(cfg, clock)
+    assert report["last_poll"] is None
+
+
+def test_swapped_dates_on_the_command_line_exit_2(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`poll --since` after `--until` exits 2 with one line saying to fix the range."""
+    path = write_config('[arxiv]\ncontact = "lab@example.org"\n')
+    code = main(["poll", "--since", "2024-11-27", "--until", "2024-11-20", "--config", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [
+        "Error: the date range 2024-11-27 .. 2024-11-20 is empty; "
+        "give a --since on or before --until (default: today)"
+    ]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from arxivwatch.clock import Clock, SystemClock
-from arxivwatch.errors import ArxivError, ArxivOffline, ModelError
+from arxivwatch.errors import ArxivError, ArxivOffline, ModelError, UsageError
 from arxivwatch.jobs import arxiv_client, load_model, open_store, today
 from arxivwatch.models import Paper
 from arxivwatch.progress import Progress
@@ -45,10 +45,15 @@ def poll(
     until: date | None = None,
     clock: Clock | None = None,
 ) -> PollOutcome:
-    """Fetch, store, score. A failure is recorded in the store, then raised."""
+    """Fetch, store, score. A failure is recorded in the store, then raised.
+
+    Raises UsageError, recording nothing, for a range that cannot be asked for: `until`
+    without `since`, or `since` after `until` (default: today in the schedule's time zone).
+    """
     from arxivwatch.store import PollRun
 
     clock = clock or SystemClock()
+    _check_range(config, clock, since, until)
     source = "api" if since else "feed"
     with open_store(config, clock) as store:
         try:
@@ -82,6 +87,24 @@ def poll(
         outcome.requests,
     )
     return outcome
+
+
+def _check_range(config: Config, clock: Clock, since: date | None, until: date | None) -> None:
+    """A typo in `poll --since/--until` is bad usage: refused before the store records a failed
+    poll (which would turn `status --check` unhealthy until the next good one)."""
+    if since is None:
+        if until is not None:
+            raise UsageError(
+                "--until needs --since: without --since, poll fetches today's feed",
+                hint="add --since DATE for a date range through the export API, or drop --until",
+            )
+        return
+    end = until or today(config, clock)
+    if since > end:
+        raise UsageError(
+            f"the date range {since} .. {end} is empty",
+            hint="give a --since on or before --until (default: today)",
+        )
 
 
 def catch_up(config: Config, *, clock: Clock | None = None) -> PollOutcome | None:
