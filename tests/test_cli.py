@@ -335,3 +335,41 @@ def test_log_lines_on_a_terminal_stand_on_their_own_beside_the_progress_bar(
     start = max(out.rfind("\n", 0, at), out.rfind("\r", 0, at)) + 1
     before = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out[start:at])
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", before), repr(out[start - 80 : at])
+
+
+def test_demo_out_naming_a_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`demo --out` naming an existing file says it needs a folder (exit 2), before any training."""
+    target = tmp_path / "digest.html"
+    target.write_text("mine", encoding="utf-8")
+    assert main(["demo", "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"Error: --out {target} is a file, not a folder; "
+        "give a folder for the four digest files (it is created if missing)"
+    ]
+    assert target.read_text(encoding="utf-8") == "mine"
+
+
+def test_score_on_a_terminal_says_it_is_reading_stdin(
+    write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`score` reading a terminal says so on stderr (Ctrl-D ends), then scores the lines typed."""
+    import io
+
+    from arxivwatch.config import load
+    from trained_model import install_model
+
+    path = write_config()
+    install_model(load(str(path), env={}).model_path)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal('{"id": "x1", "title": "Semi-supervised segmentation"}\n'))
+    assert main(["score", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "end with Ctrl-D (or give --input FILE)" in captured.err
+    assert captured.out.startswith('{"id": "x1", "scores": {')

@@ -36,7 +36,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     profile."""
     from arxivwatch.jobs import learn
 
-    learn.demo(Path(args.out), profile_names=args.profile or ())
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out} is a file, not a folder",
+            hint="give a folder for the four digest files (it is created if missing)",
+        )
+    learn.demo(out, profile_names=args.profile or ())
     return 0
 
 
@@ -88,7 +94,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
     input order, as they come."""
     from arxivwatch.jobs import learn
 
-    learn.score_lines(_config(args), args.input)
+    config = _config(args)
+    if args.input == "-" and sys.stdin.isatty():  # else a newcomer waits on a silent terminal
+        print(
+            'Reading JSON lines {"id","title","abstract","categories"} from the terminal; '
+            "end with Ctrl-D (or give --input FILE).",
+            file=sys.stderr,
+        )
+    learn.score_lines(config, args.input)
     return 0
 
 
