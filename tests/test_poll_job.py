@@ -80,9 +80,10 @@ def test_etag_makes_the_second_poll_a_304(cfg: Config, arxiv_server: ArxivServer
 def test_status_after_a_304_still_names_the_latest_announcement(
     cfg: Config, arxiv_server: ArxivServer
 ) -> None:
-    """After an unchanged (304) poll, `status` still names the announcement stored (2024-11-28)."""
+    """After an unchanged (304) poll, `status` still names the announcement stored (2024-11-28);
+    its times read to the second (the JSON keeps the fraction)."""
     arxiv_server.script("rss", feed_reply(etag='"abc"'))
-    clock = FakeClock(NOW)
+    clock = FakeClock(NOW + timedelta(microseconds=123456))
     poll.poll(cfg, clock=clock)
     poll.poll(cfg, clock=clock)
     report = status.collect(cfg, clock)
@@ -91,7 +92,10 @@ def test_status_after_a_304_still_names_the_latest_announcement(
     out = io.StringIO()
     status.status(cfg, clock=clock, out=out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
-    assert line.endswith(" not modified, 0 new; latest announcement stored: 2024-11-28"), line
+    assert line == (
+        "last poll: 2024-11-28T05:30:03+00:00 not modified, 0 new; latest announcement stored: 2024-11-28"
+    ), line
+    assert report["last_poll"]["at"].startswith("2024-11-28T05:30:03.123")  # after 3 s of pacing
 
 
 def test_status_before_any_poll_says_how_to_poll(cfg: Config) -> None:

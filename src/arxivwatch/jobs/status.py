@@ -232,6 +232,14 @@ def _previous(config: Config, job: str, before: datetime) -> datetime | None:
     return _cron(config, job).previous(before)
 
 
+def _seconds(stamp: str) -> str:
+    """An ISO timestamp of the report, to the second for people (the JSON keeps it whole)."""
+    try:
+        return datetime.fromisoformat(stamp).isoformat(timespec="seconds")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
 def _print(report: dict[str, Any], out: IO[str]) -> None:
     last = report["last_poll"]
     lines = [f"database: {report['database']} ({report['papers_stored']} papers)"]
@@ -241,14 +249,14 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
         latest = report["latest_announcement"]
         stored = f"; latest announcement stored: {latest}" if latest and not day else ""
         new = f"{last['new_papers']} new"
-        lines.append(f"last poll: {last['at']} {last['outcome']}{day}{reason}, {new}{stored}")
+        lines.append(f"last poll: {_seconds(last['at'])} {last['outcome']}{day}{reason}, {new}{stored}")
     else:
         lines.append("last poll: never")
     model = report["model"]
     if "error" in model:
         lines.append(f"model: none usable ({model['error']})")
     else:
-        lines.append(f"model: trained {model['trained_at']}")
+        lines.append(f"model: trained {_seconds(model['trained_at'])}")
         for name, m in model["profiles"].items():
             lines.append(
                 f"  {name}: AP {m['average_precision']}, P@10 {m['precision_at_10']}, "
@@ -258,7 +266,7 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
         last = c["last_digest"]
         said = "no digest yet" if last is None else f"last digest {last['key']} {last['status']}"
         if last and last["sent_at"]:
-            said += f" at {last['sent_at']}"
+            said += f" at {_seconds(last['sent_at'])}"
         if last:
             said += f" ({last['papers']} papers shown, {last['offered']} offered)"
         pending = f", pending: {', '.join(c['pending'])}" if c["pending"] else ""
