@@ -322,6 +322,20 @@ def test_a_late_paper_is_marked_in_every_format() -> None:
     assert "arrived late" not in week.text + week.html + week.markdown + json.dumps(week.slack)
 
 
+def test_a_late_paper_of_last_year_names_the_year() -> None:
+    """In a January digest a paper announced in December arrived late says "Dec 30 2025"; one of
+    this year does not repeat the year."""
+    from dataclasses import replace
+
+    day = sample_digest(period="day")
+    moved = replace(day, start=date(2026, 1, 2), end=date(2026, 1, 2))
+    items = [i for i in moved.items if i.late]
+    old = replace(items[0], paper=replace(items[0].paper, announced=date(2025, 12, 30)))
+    new = replace(items[1], paper=replace(items[1].paper, announced=date(2026, 1, 1)))
+    assert render.late_note(old, moved.end.year) == "announced Dec 30 2025, arrived late"
+    assert render.late_note(new, moved.end.year) == "announced Jan 1, arrived late"
+
+
 def test_tex_in_titles_and_authors_is_rendered_as_unicode() -> None:
     """Raw TeX in a title or an author name reaches no format: "Niccol\\`o" reads "Niccolò"."""
     tex = make_paper(

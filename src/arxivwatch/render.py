@@ -137,7 +137,9 @@ def _context(digest: Digest) -> dict[str, Any]:
             name=section.profile.name,
             title=clean(section.profile.title or section.profile.name),
             description=clean(section.profile.description),
-            items=tuple(_item_view(i, item, titles) for i, item in enumerate(section.items, 1)),
+            items=tuple(
+                _item_view(i, item, titles, digest.end.year) for i, item in enumerate(section.items, 1)
+            ),
         )
         for section in digest.sections
         if section.items
@@ -159,7 +161,7 @@ def _context(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
+def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -> ItemView:
     paper = item.paper
     return ItemView(
         rank=rank,
@@ -174,16 +176,18 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str]) -> ItemView:
         reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
         lead=lead(paper.abstract),
         updated=item.updated,
-        late=late_note(item),
+        late=late_note(item, year),
     )
 
 
-def late_note(item: DigestItem) -> str:
-    """ "announced Jun 10, arrived late" for a late item, else ""."""
+def late_note(item: DigestItem, year: int) -> str:
+    """ "announced Jun 10, arrived late" for a late item, else ""; the year is named when it is
+    not `year` (the digest's): "announced Dec 30 2025, arrived late" in a January digest."""
     day = item.paper.announced
     if not item.late or day is None:
         return ""
-    return f"announced {day:%b} {day.day}, arrived late"
+    named = f"{day:%b} {day.day}" if day.year == year else f"{day:%b} {day.day} {day.year}"
+    return f"announced {named}, arrived late"
 
 
 def format_reasons(reasons: tuple[str, ...]) -> str:
