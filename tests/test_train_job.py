@@ -253,3 +253,20 @@ def test_enrichment_is_not_a_silent_wait(
     total = len(listed_ids())
     assert f"arXiv metadata of the listed papers: started ({total} ids)" in messages
     assert any(m.startswith(f"arXiv metadata of the listed papers: {total} of {total} ids") for m in messages)
+
+
+def test_score_command_takes_a_line_of_exactly_the_bound(trained: str, cli: CliRunner) -> None:
+    """A line of exactly 1,000,000 characters is within the bound whether or not a newline ends it
+    (the newline is no character of the line), and one of 1,000,001 is refused either way."""
+    head = '{"id": "1", "title": "'
+    exact = head + "x" * (1_000_000 - len(head) - 2) + '"}'
+    assert len(exact) == 1_000_000
+    for stdin in (exact + "\n", exact):
+        result = cli("score", "--config", trained, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1"]
+    over = exact[:-2] + 'x"}'
+    for stdin in (over + "\n", over):
+        result = cli("score", "--config", trained, stdin=stdin)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[0].startswith("Error: stdin line 1: longer than 1,000,000")

@@ -367,7 +367,7 @@ def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
     with its number, never read whole into memory."""
     label = "stdin" if name == "-" else name
     for number, line in enumerate(iter(lambda: stream.readline(MAX_LINE_CHARS + 1), ""), 1):
-        if len(line) > MAX_LINE_CHARS:
+        if len(line.removesuffix("\n")) > MAX_LINE_CHARS:  # the newline is no character of the line
             raise UsageError(
                 f"{label} line {number}: longer than {MAX_LINE_CHARS:,} characters",
                 hint="give one paper a line (id, title, abstract, categories)",
