@@ -270,3 +270,39 @@ def test_score_command_takes_a_line_of_exactly_the_bound(trained: str, cli: CliR
         result = cli("score", "--config", trained, stdin=stdin)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines()[0].startswith("Error: stdin line 1: longer than 1,000,000")
+
+
+def test_listed_papers_in_the_store_leave_the_background_its_size(
+    cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store whose newest papers include 20 listed ones: training's background is still the
+    full size, of stored papers only, and holds none of the listed (they are positives)."""
+    from arxivwatch import train as trainer
+    from arxivwatch.jobs import background as negatives
+    from arxivwatch.models import Paper
+
+    monkeypatch.setattr(negatives, "BACKGROUND_LIMIT", 300)
+    listed = sorted(listed_ids())[:20]
+    with open_store(cfg, FakeClock(NOW)) as store:
+        for k in range(300):
+            store.upsert_papers(
+                [Paper(id=f"2411.{k:05d}", title=f"Stored paper {k}", categories=("cs.CV",))],
+                announced=datetime(2024, 11, 27).date(),
+            )
+        store.upsert_papers(
+            [Paper(id=i, title=f"Listed paper {i}", categories=("cs.CV",)) for i in listed],
+            announced=NOW.date(),
+        )
+    seen: list[list[Paper]] = []
+    real = trainer.train
+
+    def spy(*args: object, **kwargs: object) -> model.Model:
+        seen.append(list(kwargs["background"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trainer, "train", spy)
+    with (tmp_path / "out.txt").open("w") as out:
+        learn.train(cfg, offline=True, clock=FakeClock(NOW), out=out)
+    (background,) = seen
+    assert len(background) == 300
+    assert {p.id for p in background} == {f"2411.{k:05d}" for k in range(300)}

@@ -92,8 +92,9 @@ def train(
     entries = _parse(loaded)
     with open_store(config, clock) as store:
         metadata = _metadata(config, store, entries, offline=offline, clock=clock)
-        stored = store.recent_papers(negatives.BACKGROUND_LIMIT)
-    background = negatives.background(stored, config.arxiv.categories)
+        listed = {e.arxiv_id for e in entries if e.arxiv_id}
+        stored = store.recent_papers(negatives.BACKGROUND_LIMIT + len(listed))
+    background = negatives.background(stored, config.arxiv.categories, listed=listed)
     model = trainer.train(
         entries,
         profiles,
@@ -103,7 +104,6 @@ def train(
         progress=sys.stderr.isatty(),
     )
     model_io.save(model, config.model_path)
-    listed = {e.arxiv_id for e in entries if e.arxiv_id}
     print_metrics(model, out or sys.stdout, enriched=(len(listed & metadata.keys()), len(listed)))
     log.info("model saved to %s", config.model_path)
     return model
