@@ -408,3 +408,24 @@ def test_a_proxy_httpx_cannot_use_is_one_line_naming_its_variable(
     (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
     assert line.startswith(f"Error: the proxy {named} of {variable} cannot be used: ")
     assert arxiv_server.requests == []
+
+
+def test_a_list_url_behind_a_proxy_httpx_cannot_use_is_one_line(
+    cli: CliRunner,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`train` fetching a list URL with a SOCKS proxy in the environment: the same one line naming
+    the variable as a poll gives, exit 2, no traceback, no password."""
+    config = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        f'contact = "lab@example.org"\n[training]\nlists = ["{arxiv_server.api_url}/list.md"]\n'
+    )
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://lab:s3cret@127.0.0.1:1080")
+    monkeypatch.setenv("HTTP_PROXY", "socks5://lab:s3cret@127.0.0.1:1080")
+    result = cli("train", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
+    assert line.startswith("Error: the proxy socks5://127.0.0.1:1080 of HTTPS_PROXY cannot be used: ")
