@@ -60,3 +60,22 @@ def test_the_top_up_keeps_to_the_configured_categories() -> None:
     only_iv = negatives.background([], ("eess.IV",))
     assert only_iv and all("eess.IV" in p.categories for p in only_iv)
     assert len(only_iv) < len(bundled)
+
+
+def test_listed_papers_never_join_the_background_and_leave_its_size_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Listed papers among the store's newest and among the bundled ones are left out (positives
+    are never negatives), and the background still has its one size: the next stored, or
+    bundled, papers take their places."""
+    monkeypatch.setattr(negatives, "BACKGROUND_LIMIT", 50)
+    stored = _stored(60)
+    listed = {p.id for p in stored[:5]}
+    chosen = negatives.background(stored, ("cs.CV",), listed=listed)
+    assert chosen == stored[5:55]
+    bundled = negatives.bundled_papers()
+    listed = {stored[0].id, bundled[0].id, bundled[1].id}
+    chosen = negatives.background(stored[:10], ("cs", "eess", "stat"), listed=listed)
+    assert len(chosen) == 50 and not listed & {p.id for p in chosen}
+    assert chosen[:9] == stored[1:10]
+    assert [p.id for p in chosen[9:]] == [p.id for p in bundled[2:43]]

@@ -489,3 +489,22 @@ def test_sigterm_during_a_retry_after_wait_then_rerun_posts_each_paper_once(
     assert proc.returncode == -signal.SIGTERM
     assert [r.status for r in slack.requests] == [200, 429]
     _rerun_and_check_every_paper_once(cfg, slack, cli)
+
+
+def test_status_counts_new_versions_waiting_with_flag_updated(make_config: Callable[..., Config]) -> None:
+    """With flag_updated, new versions of papers a sent digest offered are waiting too: status counts
+    them (the next digest offers them), and without flag_updated it does not."""
+    cfg = make_config()
+    cfg = replace(cfg, digest=replace(cfg.digest, flag_updated=True))
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(5, D))
+    (sent,) = digest.digest(cfg, channels=["email"], clock=clock)
+    assert (sent.status, sent.papers) == ("sent", 5)
+    clock.advance(3600)
+    store_papers(cfg, clock, make_papers(2, D, kind="replace", version=2))
+    assert status.collect(cfg, clock)["channels"]["email"]["waiting"] == 2
+    plain = replace(cfg, digest=replace(cfg.digest, flag_updated=False))
+    assert status.collect(plain, clock)["channels"]["email"]["waiting"] == 0
+    clock.advance(24 * 3600)
+    (again,) = digest.digest(cfg, channels=["email"], clock=clock)
+    assert again.papers == 2

@@ -225,3 +225,30 @@ def test_newest_papers_come_first_and_undated_ones_last(store: Store) -> None:
         "2402.00000",
         "0000.00001",
     ]
+
+
+def test_a_new_version_is_scored_on_its_own_text(store: Store, trained: model.Model) -> None:
+    """A paper scored off-topic whose new version is on-topic is scored again on the new text:
+    its score is what the same text scores as a new paper, not the old version's."""
+    from arxivwatch.score import Scorer
+
+    off = Paper(id="2411.00001", title="A note on prime gaps", abstract="We bound gaps between primes.")
+    store.upsert_papers([replace(off, announce_type="new")], announced=DAY)
+    assert _score(store, trained) == 1
+    current = scoring.model_id(trained)
+    before = store.scores_for([off.id], current)[off.id]["segmentation"].value
+    on = Paper(
+        id=off.id,
+        version=2,
+        title="Semi-supervised medical image segmentation with a U-Net",
+        abstract="Consistency regularisation on unlabeled scans for segmentation.",
+        announce_type="replace",
+    )
+    store.clock = FakeClock(NOW + timedelta(hours=20))
+    store.upsert_papers([on], announced=DAY + timedelta(days=1))
+    assert _score(store, trained) == 1
+    after = store.scores_for([off.id], current)[off.id]["segmentation"]
+    with Scorer(trained) as scorer:
+        (expected,) = scorer.score([on])
+    assert after.value == pytest.approx(expected["segmentation"].value) and after.value > before
+    assert after.reasons == expected["segmentation"].reasons

@@ -376,3 +376,56 @@ def test_a_proxy_dripping_headers_stops_at_the_budget(
             client.close()
         took = time.monotonic() - began
     assert proxy.requests and took < 4.0, f"took {took:.1f} s"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("HTTPS_PROXY", "socks5://lab:s3cret@127.0.0.1:1080", "socks5://127.0.0.1:1080"),
+        ("HTTP_PROXY", "ftp://lab:s3cret@127.0.0.1:21", "ftp://127.0.0.1:21"),
+        ("all_proxy", "socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080"),
+    ],
+)
+def test_a_proxy_httpx_cannot_use_is_one_line_naming_its_variable(
+    cli: CliRunner,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    named: str,
+) -> None:
+    """A SOCKS proxy (httpx needs socksio for it) or a proxy of an unknown scheme in the environment
+    is one line naming the variable and the proxy without its password, exit 2, no traceback."""
+    config = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    monkeypatch.setenv(variable, value)
+    result = cli("poll", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
+    assert line.startswith(f"Error: the proxy {named} of {variable} cannot be used: ")
+    assert arxiv_server.requests == []
+
+
+def test_a_list_url_behind_a_proxy_httpx_cannot_use_is_one_line(
+    cli: CliRunner,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`train` fetching a list URL with a SOCKS proxy in the environment: the same one line naming
+    the variable as a poll gives, exit 2, no traceback, no password."""
+    config = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        f'contact = "lab@example.org"\n[training]\nlists = ["{arxiv_server.api_url}/list.md"]\n'
+    )
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://lab:s3cret@127.0.0.1:1080")
+    monkeypatch.setenv("HTTP_PROXY", "socks5://lab:s3cret@127.0.0.1:1080")
+    result = cli("train", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
+    assert line.startswith("Error: the proxy socks5://127.0.0.1:1080 of HTTPS_PROXY cannot be used: ")

@@ -266,3 +266,28 @@ def test_the_prune_job_deletes_old_poll_records_but_the_three_that_are_read(cfg:
     with open_store(cfg, FakeClock(NOW)) as store:
         assert rows(store, "polls") == 1 + 30 + 1  # the day-40 feed poll, days 30..1, the API poll
         assert (store.last_poll(), store.last_successful_poll(), store.last_feed_announcement()) == before
+
+
+def test_a_prune_keeps_the_feed_poll_that_dates_a_stuck_feed(cfg: Config) -> None:
+    """The feed answering "not modified" for 39 days after its last announcement (a stuck feed):
+    after a prune with keep_days 30, status still reads that announcement's date and still
+    reports the stale feed, instead of finding no announcement and calling the daemon healthy."""
+    from arxivwatch.jobs import status
+    from arxivwatch.store.papers import PollRun
+
+    with open_store(cfg, FakeClock(NOW)) as store:
+        for age in range(365, 0, -1):
+            at = NOW - timedelta(days=age)
+            if age >= 40:
+                store.record_poll(PollRun(at, "feed", "announcement", announced=at.date(), new=10))
+            else:
+                store.record_poll(PollRun(at, "feed", "not modified"))
+        store.record_poll(PollRun(NOW - timedelta(hours=1), "feed", "not modified"))
+        before = store.last_feed_announcement()
+    assert before is not None and before[0] == (NOW - timedelta(days=40)).date()
+    problem = status.collect(cfg, FakeClock(NOW))["problem"]
+    assert problem is not None and "feed" in problem
+    retention.prune(cfg, clock=FakeClock(NOW))
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert store.last_feed_announcement() == before
+    assert status.collect(cfg, FakeClock(NOW))["problem"] == problem

@@ -253,3 +253,56 @@ def test_enrichment_is_not_a_silent_wait(
     total = len(listed_ids())
     assert f"arXiv metadata of the listed papers: started ({total} ids)" in messages
     assert any(m.startswith(f"arXiv metadata of the listed papers: {total} of {total} ids") for m in messages)
+
+
+def test_score_command_takes_a_line_of_exactly_the_bound(trained: str, cli: CliRunner) -> None:
+    """A line of exactly 1,000,000 characters is within the bound whether or not a newline ends it
+    (the newline is no character of the line), and one of 1,000,001 is refused either way."""
+    head = '{"id": "1", "title": "'
+    exact = head + "x" * (1_000_000 - len(head) - 2) + '"}'
+    assert len(exact) == 1_000_000
+    for stdin in (exact + "\n", exact):
+        result = cli("score", "--config", trained, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1"]
+    over = exact[:-2] + 'x"}'
+    for stdin in (over + "\n", over):
+        result = cli("score", "--config", trained, stdin=stdin)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[0].startswith("Error: stdin line 1: longer than 1,000,000")
+
+
+def test_listed_papers_in_the_store_leave_the_background_its_size(
+    cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store whose newest papers include 20 listed ones: training's background is still the
+    full size, of stored papers only, and holds none of the listed (they are positives)."""
+    from arxivwatch import train as trainer
+    from arxivwatch.jobs import background as negatives
+    from arxivwatch.models import Paper
+
+    monkeypatch.setattr(negatives, "BACKGROUND_LIMIT", 300)
+    listed = sorted(listed_ids())[:20]
+    with open_store(cfg, FakeClock(NOW)) as store:
+        for k in range(300):
+            store.upsert_papers(
+                [Paper(id=f"2411.{k:05d}", title=f"Stored paper {k}", categories=("cs.CV",))],
+                announced=datetime(2024, 11, 27).date(),
+            )
+        store.upsert_papers(
+            [Paper(id=i, title=f"Listed paper {i}", categories=("cs.CV",)) for i in listed],
+            announced=NOW.date(),
+        )
+    seen: list[list[Paper]] = []
+    real = trainer.train
+
+    def spy(*args: object, **kwargs: object) -> model.Model:
+        seen.append(list(kwargs["background"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trainer, "train", spy)
+    with (tmp_path / "out.txt").open("w") as out:
+        learn.train(cfg, offline=True, clock=FakeClock(NOW), out=out)
+    (background,) = seen
+    assert len(background) == 300
+    assert {p.id for p in background} == {f"2411.{k:05d}" for k in range(300)}

@@ -47,6 +47,7 @@ from types import TracebackType
 import httpx
 
 from arxivwatch import __version__
+from arxivwatch.arxiv import proxies
 from arxivwatch.arxiv.body import MAX_BODY_BYTES, Body, late, read_body
 from arxivwatch.arxiv.deadline import DeadlineBackend
 from arxivwatch.arxiv.pacer import Pacer
@@ -116,8 +117,19 @@ class ArxivClient:
         self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
         self._deadline = DeadlineBackend()
+        try:
+            self._http = self._client(contact, timeout, transport)
+        except (ImportError, ValueError) as exc:  # a proxy of the environment httpx cannot use
+            problem = proxies.unusable_proxy_error()
+            if problem is None:
+                raise
+            raise problem from exc
+        if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
+            _use_backend(self._http, self._deadline)
+
+    def _client(self, contact: str, timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._http = httpx.Client(
+        return httpx.Client(
             # gzip only: the body is inflated here, chunk by chunk, under max_body_bytes
             headers={"User-Agent": user_agent(contact), "Accept-Encoding": "gzip"},
             timeout=timeout,
@@ -127,8 +139,6 @@ class ArxivClient:
             event_hooks={"response": [self._pace_redirect]},
             transport=transport,  # None: httpx's own, with the proxies of HTTP(S)_PROXY / NO_PROXY
         )
-        if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
-            _use_backend(self._http, self._deadline)
 
     def _pace_redirect(self, response: httpx.Response) -> None:
         """A redirect's next hop is one more request to arXiv: counted and paced like any other.

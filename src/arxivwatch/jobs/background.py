@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from importlib import resources
 
@@ -27,16 +27,25 @@ log = logging.getLogger("arxivwatch.train")
 BACKGROUND_LIMIT = 5_000  # negatives a training takes: about two weeks of three busy categories
 
 
-def background(stored: Sequence[Paper], categories: Sequence[str]) -> list[Paper]:
-    """The negatives: `stored` (newest first, at most BACKGROUND_LIMIT), topped up to
+def background(
+    stored: Sequence[Paper], categories: Sequence[str], *, listed: Collection[str] = ()
+) -> list[Paper]:
+    """The negatives: `stored` (newest first) without the `listed` ids (the lists' papers are
+    positives or unjudged, never negatives), at most BACKGROUND_LIMIT, topped up to
     BACKGROUND_LIMIT with bundled papers that share a category with `categories` (codes such
-    as "cs.CV", or archives such as "cs") and whose id the store does not hold."""
-    chosen = list(stored[:BACKGROUND_LIMIT])
+    as "cs.CV", or archives such as "cs") and whose id neither the store nor the lists hold.
+    The caller reads BACKGROUND_LIMIT + len(listed) stored papers, so listed ones among the
+    store's newest leave the size whole."""
+    chosen = [p for p in stored if p.id not in listed][:BACKGROUND_LIMIT]
     missing = BACKGROUND_LIMIT - len(chosen)
     if missing <= 0:
         return chosen
-    held = {p.id for p in chosen}
-    extra = [p for p in bundled_papers() if p.id not in held and _shares_category(p, categories)][:missing]
+    held = {p.id for p in stored}
+    extra = [
+        p
+        for p in bundled_papers()
+        if p.id not in held and p.id not in listed and _shares_category(p, categories)
+    ][:missing]
     if chosen and extra:
         log.info("the store holds %d papers; %d bundled papers join the negatives", len(chosen), len(extra))
     return chosen + extra

@@ -92,8 +92,9 @@ def train(
     entries = _parse(loaded)
     with open_store(config, clock) as store:
         metadata = _metadata(config, store, entries, offline=offline, clock=clock)
-        stored = store.recent_papers(negatives.BACKGROUND_LIMIT)
-    background = negatives.background(stored, config.arxiv.categories)
+        listed = {e.arxiv_id for e in entries if e.arxiv_id}
+        stored = store.recent_papers(negatives.BACKGROUND_LIMIT + len(listed))
+    background = negatives.background(stored, config.arxiv.categories, listed=listed)
     model = trainer.train(
         entries,
         profiles,
@@ -103,7 +104,6 @@ def train(
         progress=sys.stderr.isatty(),
     )
     model_io.save(model, config.model_path)
-    listed = {e.arxiv_id for e in entries if e.arxiv_id}
     print_metrics(model, out or sys.stdout, enriched=(len(listed & metadata.keys()), len(listed)))
     log.info("model saved to %s", config.model_path)
     return model
@@ -367,7 +367,7 @@ def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
     with its number, never read whole into memory."""
     label = "stdin" if name == "-" else name
     for number, line in enumerate(iter(lambda: stream.readline(MAX_LINE_CHARS + 1), ""), 1):
-        if len(line) > MAX_LINE_CHARS:
+        if len(line.removesuffix("\n")) > MAX_LINE_CHARS:  # the newline is no character of the line
             raise UsageError(
                 f"{label} line {number}: longer than {MAX_LINE_CHARS:,} characters",
                 hint="give one paper a line (id, title, abstract, categories)",

@@ -131,7 +131,7 @@ def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
                 "sent_at": last.sent_at.isoformat() if last.sent_at else None,
             },
             "pending": [d.key for d in store.pending_digests(channel)],
-            "waiting": store.waiting(channel, since),
+            "waiting": store.waiting(channel, since, updated=config.digest.flag_updated),
             "refused": list(last.refused) if last else [],
         }
     return report

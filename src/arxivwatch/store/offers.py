@@ -122,10 +122,14 @@ class OfferTables(Database):
                     with contextlib.suppress(sqlite3.Error):  # a read-only transaction: nothing to lose
                         self._db.execute("COMMIT")
 
-    def waiting(self, channel: str, since: datetime) -> int:
+    def waiting(self, channel: str, since: datetime, *, updated: bool = False) -> int:
         """How many papers wait for `channel`: not yet offered or claimed (stored since `since`),
-        plus those claimed by its pending digests."""
+        with `updated` (flag_updated) those stored again since with a version higher than the
+        one offered, plus those claimed by its pending digests."""
         fresh = self._one(f"SELECT COUNT(*) FROM ({CANDIDATES_SQL})", (since.isoformat(), channel))[0]
+        if updated:
+            again = self._one(f"SELECT COUNT(*) FROM ({UPDATED_SQL})", (channel, since.isoformat()))[0]
+            fresh = int(fresh) + int(again)
         claimed = self._one(
             "SELECT COUNT(*) FROM offers o JOIN digests d ON d.key = o.digest_key"
             " WHERE o.channel = ? AND d.status = 'pending'",

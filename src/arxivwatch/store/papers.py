@@ -83,6 +83,8 @@ class PaperTables(Database):
                 changes = {k: v for k, v in row.items() if k not in keep} | {"last_seen": now}
                 sets = ", ".join(f"{k} = ?" for k in changes)
                 db.execute(f"UPDATE papers SET {sets} WHERE id = ?", (*changes.values(), paper.id))
+                # its scores were the old text's: the next score_new scores the new one
+                db.execute("DELETE FROM scores WHERE paper_id = ?", (paper.id,))
                 updated.append(paper.id)
         return UpsertResult(tuple(new), tuple(updated), unchanged)
 

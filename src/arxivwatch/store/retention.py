@@ -69,16 +69,20 @@ class RetentionTables(Database):
             return int(db.execute(f"DELETE FROM papers WHERE id IN ({marks})", ids).rowcount)
 
     def prune_polls(self, before: datetime) -> int:
-        """Delete the records of polls made before `before`, except the three that `status`,
+        """Delete the records of polls made before `before`, except the four that `status`,
         the health check and the catch-up window read: the newest poll, the newest that did
-        not fail and the newest feed poll that did not fail. Returns how many were deleted.
-        A daemon records a few polls a day; without this the table grows for ever."""
+        not fail, the newest feed poll that did not fail, and the good feed poll with the latest
+        announcement date (a feed answering "not modified" records none: without that poll a
+        stuck feed's last announcement is lost and the stale-feed check is silent). Returns how
+        many were deleted. A daemon records a few polls a day; without this the table grows for ever."""
         with self._tx() as db:
             return int(
                 db.execute(
                     "DELETE FROM polls WHERE at < ? AND n NOT IN (SELECT MAX(n) FROM polls"
                     " UNION SELECT MAX(n) FROM polls WHERE outcome != 'failed'"
-                    " UNION SELECT MAX(n) FROM polls WHERE source = 'feed' AND outcome != 'failed')",
+                    " UNION SELECT MAX(n) FROM polls WHERE source = 'feed' AND outcome != 'failed'"
+                    " UNION SELECT n FROM (SELECT n FROM polls WHERE source = 'feed' AND outcome != 'failed'"
+                    " AND announced IS NOT NULL ORDER BY announced DESC, n DESC LIMIT 1))",
                     (before.isoformat(),),
                 ).rowcount
             )
