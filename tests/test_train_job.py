@@ -306,3 +306,16 @@ def test_listed_papers_in_the_store_leave_the_background_its_size(
     (background,) = seen
     assert len(background) == 300
     assert {p.id for p in background} == {f"2411.{k:05d}" for k in range(300)}
+
+
+def test_score_input_categories_as_a_string_are_split_on_spaces() -> None:
+    """`"categories": "cs.CV cs.LG"` (arXiv's metadata dumps) is two categories, not seven
+    characters; a number there is the one line naming the line."""
+    from arxivwatch.errors import UsageError
+
+    paper = learn._paper_line('{"id": "1", "title": "t", "categories": "cs.CV cs.LG"}', "stdin", 1)
+    assert paper.categories == ("cs.CV", "cs.LG")
+    listed = learn._paper_line('{"id": "1", "title": "t", "categories": ["eess.IV"]}', "stdin", 1)
+    assert listed.categories == ("eess.IV",)
+    with pytest.raises(UsageError, match='stdin line 3: not a JSON object with "id" and "title"'):
+        learn._paper_line('{"id": "1", "title": "t", "categories": 5}', "stdin", 3)

@@ -380,6 +380,18 @@ def _read_papers(stream: IO[str], name: str) -> Iterator[Paper]:
             yield _paper_line(line, label, number)
 
 
+def _categories(value: object) -> tuple[str, ...]:
+    """A JSON line's categories: a list, or one space-separated string ("cs.CV cs.LG", as in
+    arXiv's own metadata dumps); TypeError for anything else."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list) and all(isinstance(c, str) for c in value):
+        return tuple(value)
+    raise TypeError("categories is neither a list of strings nor a string")
+
+
 def _paper_line(line: str, label: str, number: int) -> Paper:
     """One JSON line as a Paper; UsageError naming the line when it is not one."""
     try:
@@ -388,7 +400,7 @@ def _paper_line(line: str, label: str, number: int) -> Paper:
             id=str(obj["id"]),
             title=str(obj["title"]),
             abstract=str(obj.get("abstract") or ""),
-            categories=tuple(obj.get("categories") or ()),
+            categories=_categories(obj.get("categories")),
         )
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise UsageError(
