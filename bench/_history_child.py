@@ -22,7 +22,6 @@ import gc
 import io
 import json
 import multiprocessing
-import resource
 import subprocess
 import sys
 import time
@@ -42,7 +41,13 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak resident set, in MB (VmHWM). Not ru_maxrss: Linux keeps that across
+    exec, so a child of a large parent (bench/run.py after its scoring section) would report
+    the parent's size as its own."""
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def train(config_path: str) -> dict[str, float]:

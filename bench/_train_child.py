@@ -3,7 +3,7 @@
     .venv/bin/python bench/_train_child.py --background 5000 [--save MODEL.npz] [--no-self-training]
 
 Prints one JSON line: the wall time of train.train alone, the peak resident set of
-the whole process (ru_maxrss: imports, data and training), the peak before training
+the whole process (VmHWM: imports, data and training), the peak before training
 began, and the training set's shape.
 """
 
@@ -22,6 +22,12 @@ import _workload
 
 
 def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set in MB: this process's VmHWM (ru_maxrss survives exec on Linux, so it
+    would report the parent's peak), or the largest child's ru_maxrss (RUSAGE_CHILDREN)."""
+    if who == resource.RUSAGE_SELF:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
