@@ -56,6 +56,17 @@ def papers(count: int, day: date = D, prefix: str = "2606") -> list[Paper]:
     ]
 
 
+def email_refused(cfg: Config, smtp: SmtpServer, clock: FakeClock, channels: list[str] | None = None) -> None:
+    """Four papers stored and polled at `clock`, the mail server stopped, a digest that fails:
+    the email digest is left pending and the digest heartbeat failed."""
+    with open_store(cfg, clock) as store:
+        store.upsert_papers(papers(4), announced=None)
+        store.record_poll(PollRun(at=clock.now(), source="feed", outcome="no announcement"))
+    smtp.stop()
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=channels, clock=clock)
+
+
 @pytest.fixture
 def make_config(
     write_config: Callable[[str], Path], smtp: SmtpServer, model_path: Path
@@ -80,12 +91,7 @@ def test_a_resend_that_clears_every_pending_digest_makes_the_health_check_health
     """A start-up resend that sends the failed digest clears the digest problem of status --check."""
     cfg = make_config()
     clock = FakeClock(MORNING)
-    with open_store(cfg, clock) as store:
-        store.upsert_papers(papers(4), announced=None)
-        store.record_poll(PollRun(at=MORNING, source="feed", outcome="no announcement"))
-    smtp.stop()
-    with pytest.raises(DeliveryError):
-        digest.digest(cfg, clock=clock)
+    email_refused(cfg, smtp, clock)
     assert status.collect(cfg, clock)["problem"].startswith("the last digest")
     smtp.start()
     (result,) = digest.resend_pending(cfg, clock=clock)
@@ -102,13 +108,7 @@ def test_a_good_digest_on_another_channel_does_not_hide_a_pending_email_digest(
     the digest heartbeat good, yet status --check still names the pending email digest, until a
     run delivers it."""
     cfg = make_config()
-    clock = FakeClock(MORNING)
-    with open_store(cfg, clock) as store:
-        store.upsert_papers(papers(4), announced=None)
-        store.record_poll(PollRun(at=MORNING, source="feed", outcome="no announcement"))
-    smtp.stop()
-    with pytest.raises(DeliveryError):
-        digest.digest(cfg, channels=["email"], clock=clock)
+    email_refused(cfg, smtp, FakeClock(MORNING), channels=["email"])
     later = FakeClock(datetime(2026, 6, 10, 9, 0, tzinfo=UTC))
     (written,) = digest.digest(cfg, channels=["file"], clock=later)
     assert written.status == "sent"

@@ -20,6 +20,7 @@ from arxivwatch.jobs import open_store, retention
 from arxivwatch.models import Paper, Score
 from arxivwatch.scheduler import Runner, StoppableClock
 from arxivwatch.store import MIGRATIONS, Store
+from arxivwatch.store.papers import PollRun
 from conftest import CliRunner
 
 NOW = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
@@ -38,6 +39,19 @@ def stored(store: Store, ages: dict[str, int]) -> None:
             )
     store.clock = FakeClock(NOW)
     store.save_scores("m", [Score(pid, "segmentation", 0.5, ()) for pid in ages])
+
+
+def year_of_polls(store: Store, lately: PollRun) -> None:
+    """A feed poll a day for a year before NOW: announcements until 40 days ago, then `lately`
+    (a failure, "not modified" ...) on each of the last 39 days."""
+    from dataclasses import replace
+
+    for age in range(365, 0, -1):
+        at = NOW - timedelta(days=age)
+        if age >= 40:
+            store.record_poll(PollRun(at, "feed", "announcement", announced=at.date(), new=10))
+        else:
+            store.record_poll(replace(lately, at=at))
 
 
 def rows(store: Store, table: str) -> int:
@@ -253,12 +267,7 @@ def test_the_prune_job_deletes_old_poll_records_but_the_three_that_are_read(cfg:
     from arxivwatch.store.papers import PollRun
 
     with open_store(cfg, FakeClock(NOW)) as store:
-        for age in range(365, 0, -1):
-            at = NOW - timedelta(days=age)
-            if age >= 40:
-                store.record_poll(PollRun(at, "feed", "announcement", announced=at.date(), new=10))
-            else:
-                store.record_poll(PollRun(at, "feed", "failed", reason="unreachable"))
+        year_of_polls(store, PollRun(NOW, "feed", "failed", reason="unreachable"))
         store.record_poll(PollRun(NOW - timedelta(hours=2), "api", "announcement", new=5))
         before = (store.last_poll(), store.last_successful_poll(), store.last_feed_announcement())
         assert before[2] is not None and before[2][0] == (NOW - timedelta(days=40)).date()
@@ -276,12 +285,7 @@ def test_a_prune_keeps_the_feed_poll_that_dates_a_stuck_feed(cfg: Config) -> Non
     from arxivwatch.store.papers import PollRun
 
     with open_store(cfg, FakeClock(NOW)) as store:
-        for age in range(365, 0, -1):
-            at = NOW - timedelta(days=age)
-            if age >= 40:
-                store.record_poll(PollRun(at, "feed", "announcement", announced=at.date(), new=10))
-            else:
-                store.record_poll(PollRun(at, "feed", "not modified"))
+        year_of_polls(store, PollRun(NOW, "feed", "not modified"))
         store.record_poll(PollRun(NOW - timedelta(hours=1), "feed", "not modified"))
         before = store.last_feed_announcement()
     assert before is not None and before[0] == (NOW - timedelta(days=40)).date()
