@@ -264,7 +264,6 @@ def test_the_prune_job_deletes_old_poll_records_but_the_three_that_are_read(cfg:
     catch-up two hours ago: the last 30 days' records stay and, of the older ones, only the newest
     good feed poll (where the catch-up window starts); status and the catch-up window read the
     same as before the prune."""
-    from arxivwatch.store.papers import PollRun
 
     with open_store(cfg, FakeClock(NOW)) as store:
         year_of_polls(store, PollRun(NOW, "feed", "failed", reason="unreachable"))
@@ -282,7 +281,6 @@ def test_a_prune_keeps_the_feed_poll_that_dates_a_stuck_feed(cfg: Config) -> Non
     after a prune with keep_days 30, status still reads that announcement's date and still
     reports the stale feed, instead of finding no announcement and calling the daemon healthy."""
     from arxivwatch.jobs import status
-    from arxivwatch.store.papers import PollRun
 
     with open_store(cfg, FakeClock(NOW)) as store:
         year_of_polls(store, PollRun(NOW, "feed", "not modified"))
