@@ -384,6 +384,9 @@ def test_a_proxy_dripping_headers_stops_at_the_budget(
         ("HTTPS_PROXY", "socks5://lab:s3cret@127.0.0.1:1080", "socks5://127.0.0.1:1080"),
         ("HTTP_PROXY", "ftp://lab:s3cret@127.0.0.1:21", "ftp://127.0.0.1:21"),
         ("all_proxy", "socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080"),
+        # a password with "#" not percent-encoded: httpx.InvalidURL, whose message held "lab:s3cret"
+        ("HTTPS_PROXY", "http://lab:s3cret#x@127.0.0.1:3128", "http://127.0.0.1:3128"),
+        ("http_proxy", "http://127.0.0.1:31x8", "http://127.0.0.1:31x8"),
     ],
 )
 def test_a_proxy_httpx_cannot_use_is_one_line_naming_its_variable(
@@ -395,8 +398,9 @@ def test_a_proxy_httpx_cannot_use_is_one_line_naming_its_variable(
     value: str,
     named: str,
 ) -> None:
-    """A SOCKS proxy (httpx needs socksio for it) or a proxy of an unknown scheme in the environment
-    is one line naming the variable and the proxy without its password, exit 2, no traceback."""
+    """A SOCKS proxy (httpx needs socksio for it), a proxy of an unknown scheme, or a proxy URL httpx
+    cannot parse (a bad port, a "#" in the password) in the environment is one line naming the
+    variable and the proxy without its password, exit 2, no traceback."""
     config = write_config(
         f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
         'contact = "lab@example.org"\n'
@@ -406,7 +410,7 @@ def test_a_proxy_httpx_cannot_use_is_one_line_naming_its_variable(
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
     (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
-    assert line.startswith(f"Error: the proxy {named} of {variable} cannot be used: ")
+    assert line.startswith(f"Error: the proxy {named} of {variable} "), line
     assert arxiv_server.requests == []
 
 
@@ -429,3 +433,25 @@ def test_a_list_url_behind_a_proxy_httpx_cannot_use_is_one_line(
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
     (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
     assert line.startswith("Error: the proxy socks5://127.0.0.1:1080 of HTTPS_PROXY cannot be used: ")
+
+
+def test_of_both_cases_set_the_proxy_named_is_the_one_httpx_uses(
+    cli: CliRunner,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTPS_PROXY and https_proxy both set: httpx uses the lowercase one (urllib's rule), so the
+    line names https_proxy and its proxy, not the ignored uppercase variable sorted first."""
+    config = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://lab:s3cret@127.0.0.1:1080")  # ignored by httpx
+    monkeypatch.setenv("https_proxy", "ftp://lab:s3cret@127.0.0.1:21")
+    result = cli("poll", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
+    assert line.startswith("Error: the proxy ftp://127.0.0.1:21 of https_proxy cannot be used: "), line
+    assert arxiv_server.requests == []

@@ -120,7 +120,7 @@ def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) 
     own = client is None
     try:
         http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
-    except (ImportError, ValueError) as e:  # a proxy of the environment httpx cannot use
+    except (ImportError, ValueError, httpx.InvalidURL) as e:  # a proxy of the environment httpx cannot use
         problem = unusable_proxy_error()
         if problem is None:
             raise

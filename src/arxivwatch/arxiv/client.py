@@ -119,7 +119,7 @@ class ArxivClient:
         self._deadline = DeadlineBackend()
         try:
             self._http = self._client(contact, timeout, transport)
-        except (ImportError, ValueError) as exc:  # a proxy of the environment httpx cannot use
+        except (ImportError, ValueError, httpx.InvalidURL) as exc:  # an environment proxy httpx cannot use
             problem = proxies.unusable_proxy_error()
             if problem is None:
                 raise

@@ -1,31 +1,40 @@
 """The proxies of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) that httpx cannot use.
 
 httpx reads them when it builds its transports and raises there (ImportError for a SOCKS proxy
-without the socksio package, ValueError for any scheme but http, https and socks5): a user
-behind such a proxy gets one line naming the variable, never a traceback, and never the
-proxy's password.
+without the socksio package, ValueError for any scheme but http, https and socks5,
+httpx.InvalidURL for a URL it cannot parse: a password holding "#" or "/" not percent-encoded):
+a user behind such a proxy gets one line naming the variable, never a traceback, and never the
+proxy's password. The variables are those httpx reads (urllib's rules: of HTTPS_PROXY and
+https_proxy both set, the lowercase one), so the one named is the one to change.
 """
 
 from __future__ import annotations
 
 import os
 from importlib.util import find_spec
-from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
 from arxivwatch.errors import ConfigError
 
-VARIABLES = ("http_proxy", "https_proxy", "all_proxy")  # either case, as httpx reads them
+SCHEMES = ("https", "http", "all")  # the proxies httpx takes from the environment (arXiv is https)
 _SOCKS = ("socks5", "socks5h")
 
 
 def unusable_proxy_error() -> ConfigError | None:
-    """A ConfigError naming the first proxy variable httpx cannot use and why, or None when
-    every one is usable (the failure was something else)."""
-    for name, value in sorted(os.environ.items()):
-        if name.lower() not in VARIABLES or not value.strip():
-            continue
-        url = value.strip() if "://" in value else f"http://{value.strip()}"
-        scheme = urlsplit(url).scheme.lower()
+    """A ConfigError naming the first proxy variable httpx uses and cannot use, and why, or None
+    when every one is usable (the failure was something else)."""
+    import httpx
+
+    for name, value in _effective():
+        url = value if "://" in value else f"http://{value}"
+        shown = _without_password(url)
+        try:
+            scheme = httpx.URL(url).scheme
+        except httpx.InvalidURL:
+            return ConfigError(
+                f"the proxy {shown} of {name} is not a valid URL",
+                hint=f"percent-encode : / ? # @ in its user name and password (# is %23), or unset {name}",
+            )
         if scheme in ("http", "https") or (scheme in _SOCKS and find_spec("socksio") is not None):
             continue
         if scheme in _SOCKS:
@@ -33,18 +42,32 @@ def unusable_proxy_error() -> ConfigError | None:
         else:
             why = f"only http://, https:// and socks5:// proxies are supported, not {scheme}://"
         return ConfigError(
-            f"the proxy {_without_password(url)} of {name} cannot be used: {why}",
+            f"the proxy {shown} of {name} cannot be used: {why}",
             hint=f"unset {name} or set it to an http:// proxy",
         )
     return None
 
 
+def _effective() -> list[tuple[str, str]]:
+    """(variable, value) of each proxy httpx takes from the environment (urllib's
+    getproxies_environment: the lowercase variable wins over the uppercase one)."""
+    chosen = getproxies_environment()
+    found: list[tuple[str, str]] = []
+    for scheme in SCHEMES:
+        value = chosen.get(scheme)
+        if not value:
+            continue
+        names = [n for n in os.environ if n.lower() == f"{scheme}_proxy" and os.environ[n] == value]
+        names.sort(key=lambda n: (n != n.lower(), n))  # the lowercase name first
+        found.append((names[0] if names else f"{scheme.upper()}_PROXY", value))
+    return found
+
+
 def _without_password(url: str) -> str:
-    """scheme://host[:port] of a proxy URL: its user name and password left out."""
-    parts = urlsplit(url)
-    try:
-        host, port = parts.hostname or "", parts.port
-    except ValueError:  # a port that is no number: named as written, less the credentials
-        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    """scheme://host[:port] of a proxy URL, its user name and password left out, taken as
+    written (after the last "@"): a URL httpx cannot parse is named without its secrets too."""
+    scheme, _, rest = url.strip().partition("://")
+    where = rest.rpartition("@")[2]
+    for end in "/?#":
+        where = where.partition(end)[0]
+    return f"{scheme.lower()}://{where}"
