@@ -119,6 +119,21 @@ def test_papers_of_a_pending_digest_are_scored_whatever_their_age(store: Store, 
     assert "2425.00002" not in store.scores_for(["2425.00002"], scoring.model_id(trained))
 
 
+def test_a_frozen_pending_digest_needs_no_scores(store: Store, trained: model.Model) -> None:
+    """A pending digest with frozen content (every digest recorded today) is sent as recorded: after
+    a retrain its claimed papers are not scored again on top of the horizon's, nor outside it."""
+    announced = history(store)
+    claimed = sorted(announced)  # every stored paper: the horizon's and 84 older ones
+    store.add_pending_digest(
+        "week:2024-11-04:email", "week", DAY, DAY, "email", [(claimed[0], 1)],
+        offered=[(i, 1) for i in claimed], entries="[]", message='{"subject": "frozen"}',
+    )  # fmt: skip
+    retrained = later(trained, 1)
+    assert _score(store, retrained) == 4 * (HORIZON + 2)  # each horizon paper once
+    found = store.scores_for(claimed, scoring.model_id(retrained))
+    assert len(found) == 4 * (HORIZON + 2)
+
+
 def test_scoring_reads_in_batches_and_misses_none(
     store: Store, trained: model.Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,7 +2,7 @@
 
 A digest offers the papers stored within [digest] horizon_days (jobs.digest), so after a
 retrain the new model scores those (by last_seen, so new versions count; one day of
-slack), plus the papers a pending digest of schema 1 still renders from, in bounded
+slack), plus the papers a pending digest of schema 1 still renders from (its items), in bounded
 batches, never the whole history; the store keeps the current model's scores only.
 Older papers are never offered again, so they are not scored (`arxivwatch score` scores
 any paper on demand). Poll and digest call score_new; the demo and the digest job use
@@ -65,7 +65,7 @@ def horizon_start(now: datetime, horizon_days: int) -> datetime:
 def score_new(store: Store, model: Model, since: datetime, *, model_file: Path | None = None) -> int:
     """Score what the model has not scored yet among the papers stored (or seen again)
     at or after `since` (a UTC instant: `horizon_start`, or the earliest instant a channel's
-    digest can still offer from) and those pending digests hold; returns how many papers
+    digest can still offer from) and those pending schema-1 digests show; returns how many papers
     were scored.
 
     Makes the model current first, which deletes older models' scores; when the store's
@@ -114,8 +114,10 @@ def _unscored(store: Store, current: str, since: datetime) -> Iterator[Paper]:
 
 
 def _pending_unscored(store: Store, current: str) -> list[Paper]:
-    """The papers pending digests hold that the model has not scored (a schema-1 digest
-    left pending across a retrain renders from them); a handful at most."""
-    ids = sorted(store.pending_paper_ids())
+    """The papers a pending digest of schema 1 shows that the model has not scored (left pending
+    across a retrain, it is rendered from them once: jobs.digest._frozen); a handful at most.
+    A digest with frozen content needs no score: it is sent as recorded, and the papers it
+    claims (a day's or a week's candidates) are never ranked again."""
+    ids = sorted({i for r in store.pending_digests() if r.message is None for i, _version in r.items})
     scored = store.scores_for(ids, current)
     return [p for p in map(store.get_paper, (i for i in ids if i not in scored)) if p is not None]
