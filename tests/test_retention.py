@@ -293,3 +293,22 @@ def test_a_prune_keeps_the_feed_poll_that_dates_a_stuck_feed(cfg: Config) -> Non
     with open_store(cfg, FakeClock(NOW)) as store:
         assert store.last_feed_announcement() == before
     assert status.collect(cfg, FakeClock(NOW))["problem"] == problem
+
+
+def test_a_prune_keeps_the_poll_that_stored_the_stuck_feeds_announcement(cfg: Config) -> None:
+    """The feed rebuilt (new ETag) around its last announcement for 39 days, each poll recorded
+    "no announcement" with that date: after a prune with keep_days 30, the poll still knows the
+    day was stored (has_announcement), so the next rebuild is not taken for a new announcement."""
+    from arxivwatch.store.papers import PollRun
+
+    day = (NOW - timedelta(days=40)).date()
+    with open_store(cfg, FakeClock(NOW)) as store:
+        store.record_poll(PollRun(NOW - timedelta(days=40), "feed", "announcement", announced=day, new=10))
+        for age in range(39, 0, -1):
+            store.record_poll(PollRun(NOW - timedelta(days=age), "feed", "no announcement", announced=day))
+        assert store.has_announcement(day)
+        before = store.last_feed_announcement()
+    retention.prune(cfg, clock=FakeClock(NOW))
+    with open_store(cfg, FakeClock(NOW)) as store:
+        assert store.has_announcement(day)
+        assert store.last_feed_announcement() == before

@@ -73,7 +73,9 @@ class RetentionTables(Database):
         the health check and the catch-up window read: the newest poll, the newest that did
         not fail, the newest feed poll that did not fail, and the good feed poll with the latest
         announcement date (a feed answering "not modified" records none: without that poll a
-        stuck feed's last announcement is lost and the stale-feed check is silent). Returns how
+        stuck feed's last announcement is lost and the stale-feed check is silent), the one that
+        stored it when there is one (a feed rebuilt around a stored day records "no announcement"
+        with its date: without the storing poll `has_announcement` forgets the day). Returns how
         many were deleted. A daemon records a few polls a day; without this the table grows for ever."""
         with self._tx() as db:
             return int(
@@ -82,7 +84,8 @@ class RetentionTables(Database):
                     " UNION SELECT MAX(n) FROM polls WHERE outcome != 'failed'"
                     " UNION SELECT MAX(n) FROM polls WHERE source = 'feed' AND outcome != 'failed'"
                     " UNION SELECT n FROM (SELECT n FROM polls WHERE source = 'feed' AND outcome != 'failed'"
-                    " AND announced IS NOT NULL ORDER BY announced DESC, n DESC LIMIT 1))",
+                    " AND announced IS NOT NULL"
+                    " ORDER BY announced DESC, outcome = 'announcement' DESC, n DESC LIMIT 1))",
                     (before.isoformat(),),
                 ).rowcount
             )
