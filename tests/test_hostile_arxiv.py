@@ -455,3 +455,27 @@ def test_of_both_cases_set_the_proxy_named_is_the_one_httpx_uses(
     (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
     assert line.startswith("Error: the proxy ftp://127.0.0.1:21 of https_proxy cannot be used: "), line
     assert arxiv_server.requests == []
+
+
+@pytest.mark.parametrize("entry", ["[::1]", "fe80::/10"])
+def test_a_no_proxy_entry_httpx_cannot_read_is_one_line(
+    cli: CliRunner,
+    write_config: Callable[[str], Path],
+    arxiv_server: ArxivServer,
+    monkeypatch: pytest.MonkeyPatch,
+    entry: str,
+) -> None:
+    """NO_PROXY holding an IPv6 address in brackets or an IPv6 range (httpx.InvalidURL when it
+    builds its transports) is one line naming the entry and the variable, exit 2, no traceback."""
+    config = write_config(
+        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
+        'contact = "lab@example.org"\n'
+    )
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", f"localhost,{entry},127.0.0.1")
+    result = cli("poll", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.strip().splitlines() if x.startswith("Error:")]
+    assert line.startswith(f"Error: the entry {entry!r} of NO_PROXY cannot be read by httpx"), line
+    assert arxiv_server.requests == []

@@ -1,8 +1,9 @@
-"""The proxies of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) that httpx cannot use.
+"""The proxies of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) that httpx cannot use.
 
 httpx reads them when it builds its transports and raises there (ImportError for a SOCKS proxy
 without the socksio package, ValueError for any scheme but http, https and socks5,
-httpx.InvalidURL for a URL it cannot parse: a password holding "#" or "/" not percent-encoded):
+httpx.InvalidURL for a URL it cannot parse: a password holding "#" or "/" not percent-encoded,
+a NO_PROXY entry such as "[::1]" or "fe80::/10"):
 a user behind such a proxy gets one line naming the variable, never a traceback, and never the
 proxy's password. The variables are those httpx reads (urllib's rules: of HTTPS_PROXY and
 https_proxy both set, the lowercase one), so the one named is the one to change.
@@ -25,7 +26,7 @@ def unusable_proxy_error() -> ConfigError | None:
     when every one is usable (the failure was something else)."""
     import httpx
 
-    for name, value in _effective():
+    for name, value in _effective(SCHEMES):
         url = value if "://" in value else f"http://{value}"
         shown = _without_password(url)
         try:
@@ -45,15 +46,48 @@ def unusable_proxy_error() -> ConfigError | None:
             f"the proxy {shown} of {name} cannot be used: {why}",
             hint=f"unset {name} or set it to an http:// proxy",
         )
+    return _unreadable_no_proxy()
+
+
+def _unreadable_no_proxy() -> ConfigError | None:
+    """A ConfigError naming the NO_PROXY entry httpx cannot read (it makes a URL pattern of each:
+    "[::1]" or an IPv6 range such as "fe80::/10" is no URL), or None."""
+    import httpx
+
+    try:  # httpx's own reading of each entry (get_environment_proxies), to name the one it refuses
+        from httpx._utils import URLPattern, is_ipv4_hostname, is_ipv6_hostname
+    except ImportError:  # another httpx: the caller re-raises its error
+        return None
+    for name, value in _effective(("no",)):
+        hosts = [h.strip() for h in value.split(",")]
+        if "*" in hosts:  # no proxy at all: httpx reads no other entry
+            return None
+        for host in filter(None, hosts):
+            if "://" in host:
+                pattern = host
+            elif is_ipv4_hostname(host) or host.lower() == "localhost":
+                pattern = f"all://{host}"
+            elif is_ipv6_hostname(host):
+                pattern = f"all://[{host}]"
+            else:
+                pattern = f"all://*{host}"
+            try:
+                URLPattern(pattern)
+            except httpx.InvalidURL:
+                return ConfigError(
+                    f"the entry {host!r} of {name} cannot be read by httpx",
+                    hint=f"remove it from {name}: httpx reads host names, IPv4 addresses and ranges,"
+                    " and IPv6 addresses without brackets or a /range",
+                )
     return None
 
 
-def _effective() -> list[tuple[str, str]]:
-    """(variable, value) of each proxy httpx takes from the environment (urllib's
-    getproxies_environment: the lowercase variable wins over the uppercase one)."""
+def _effective(schemes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(variable, value) of each of `schemes`' *_PROXY variables httpx reads from the environment
+    (urllib's getproxies_environment: the lowercase variable wins over the uppercase one)."""
     chosen = getproxies_environment()
     found: list[tuple[str, str]] = []
-    for scheme in SCHEMES:
+    for scheme in schemes:
         value = chosen.get(scheme)
         if not value:
             continue
