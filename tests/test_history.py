@@ -267,3 +267,31 @@ def test_a_new_version_is_scored_on_its_own_text(store: Store, trained: model.Mo
         (expected,) = scorer.score([on])
     assert after.value == pytest.approx(expected["segmentation"].value) and after.value > before
     assert after.reasons == expected["segmentation"].reasons
+
+
+def test_a_new_version_stored_while_the_old_one_is_scored_keeps_no_old_score(
+    store: Store, trained: model.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll (another connection, as another process) storing version 2 after score_new's last
+    read (version 1 scored, not saved yet): version 1's score is not saved for version 2, so the
+    next score_new scores version 2's text."""
+    off = Paper(id="2411.00002", title="A note on prime gaps", abstract="We bound gaps between primes.")
+    store.upsert_papers([replace(off, announce_type="new")], announced=DAY)
+    on = replace(off, version=2, title="Semi-supervised medical image segmentation", announce_type="replace")
+    read = store.unscored
+
+    def read_then_poll(*args: object, **kwargs: object) -> object:
+        found = read(*args, **kwargs)  # type: ignore[arg-type]
+        if not found[0] and store.get_paper(off.id).version == 1:  # type: ignore[union-attr]
+            with Store(store.path, clock=FakeClock(NOW + timedelta(hours=1))) as poll:
+                poll.upsert_papers([on], announced=DAY)
+        return found
+
+    monkeypatch.setattr(store, "unscored", read_then_poll)
+    _score(store, trained)
+    current = scoring.model_id(trained)
+    assert store.scores_for([off.id], current) == {}  # version 1's score was not kept
+    monkeypatch.undo()
+    store.clock = FakeClock(NOW + timedelta(hours=2))
+    assert _score(store, trained) == 1
+    assert off.id in store.scores_for([off.id], current)

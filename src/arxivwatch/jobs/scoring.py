@@ -89,17 +89,20 @@ def score_new(store: Store, model: Model, since: datetime, *, model_file: Path |
         return 0  # the usual digest: nothing new, no scorer to build
     count = 0
     scores: list[Score] = []
+    # the version each score was computed on: a poll storing a newer one meanwhile wins
+    versions = {p.id: p.version for p in pending}
     with Scorer(model) as scorer, Progress("scoring", None, unit="papers") as progress:
-        for _paper, per_profile in scorer.stream(chain([first] if first else [], papers), PIPELINE_BATCH):
+        for paper, per_profile in scorer.stream(chain([first] if first else [], papers), PIPELINE_BATCH):
             scores.extend(per_profile.values())
+            versions[paper.id] = paper.version
             count += 1
             progress.advance()
             if len(scores) >= SAVE_BATCH:
-                store.save_scores(current, scores)
-                scores = []
+                store.save_scores(current, scores, versions=versions)
+                scores, versions = [], {p.id: p.version for p in pending}
         if pending:
             scores.extend(s for per in scorer.score(pending) for s in per.values())
-    store.save_scores(current, scores)
+    store.save_scores(current, scores, versions=versions)
     return count + len(pending)
 
 

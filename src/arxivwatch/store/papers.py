@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
@@ -132,23 +132,30 @@ class PaperTables(Database):
 
     # scores
 
-    def save_scores(self, model_id: str, scores: Iterable[Score]) -> bool:
+    def save_scores(
+        self, model_id: str, scores: Iterable[Score], *, versions: Mapping[str, int] | None = None
+    ) -> bool:
         """Store scores of one model, replacing earlier ones for the same paper and profile.
 
         The model becomes the current one if it is not (see use_model); scores of a model
-        older than the current one are not stored, and False says so.
+        older than the current one are not stored, and False says so. With `versions`
+        (paper id -> the version whose text was scored), a score is stored only while that
+        version is still the stored one: a poll that stored a newer version meanwhile (and
+        dropped the old text's scores) leaves it unscored, for the next score_new.
         """
         now = self._now()
+        rows = [(s.paper_id, model_id, s.profile, s.value, json.dumps(list(s.reasons)), now) for s in scores]
         with self._tx() as db:
             if not _make_current(db, model_id):
                 return False
-            db.executemany(
-                "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (s.paper_id, model_id, s.profile, s.value, json.dumps(list(s.reasons)), now)
-                    for s in scores
-                ],
-            )
+            if versions is None:
+                db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?)", rows)
+            else:
+                db.executemany(
+                    "INSERT OR REPLACE INTO scores SELECT ?, ?, ?, ?, ?, ?"
+                    " WHERE EXISTS (SELECT 1 FROM papers WHERE id = ? AND version = ?)",
+                    [(*row, row[0], versions[row[0]]) for row in rows],
+                )
             return True
 
     def use_model(self, model_id: str, *, force: bool = False) -> bool:
@@ -201,21 +208,23 @@ class PaperTables(Database):
         `after` for the next batch (None when this one is empty). An index range, whatever
         the size of the history.
 
-        The papers carry what scoring reads (id, title, abstract, categories, announced),
-        nothing else: decoding whole rows was a fifth of a re-scoring's time.
+        The papers carry what scoring reads (id, title, abstract, categories, announced) and
+        their version (for save_scores), nothing else: decoding whole rows was a fifth of a re-scoring's time.
         """
         where, params = "p.last_seen >= ?", [since.isoformat()]
         if after is not None:  # the next batch: the key alone, so the index search starts there
             where, params = "(p.last_seen, p.id) > (?, ?)", list(after)
         rows = self._rows(
-            "SELECT p.id, p.title, p.abstract, p.categories, p.announced, p.last_seen FROM papers p"
+            "SELECT p.id, p.title, p.abstract, p.categories, p.announced, p.last_seen, p.version"
+            " FROM papers p"
             f" WHERE {where} AND NOT EXISTS"
             " (SELECT 1 FROM scores s WHERE s.paper_id = p.id AND s.model_id = ?)"
             " ORDER BY p.last_seen, p.id LIMIT ?",
             (*params, model_id, limit),
         )
         papers = [
-            Paper(r[0], r[1], r[2], categories=tuple(json.loads(r[3])), announced=_date(r[4])) for r in rows
+            Paper(r[0], r[1], r[2], int(r[6]), categories=tuple(json.loads(r[3])), announced=_date(r[4]))
+            for r in rows
         ]
         return papers, (str(rows[-1][5]), str(rows[-1][0])) if rows else None
 
