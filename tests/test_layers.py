@@ -80,9 +80,10 @@ def test_only_the_store_touches_sqlite() -> None:
 
 
 def test_only_the_arxiv_client_talks_to_arxiv() -> None:
-    """httpx is used by the arXiv client, and by nothing else but the curated-list fetcher."""
+    """httpx is used by the arXiv client, and by nothing else but the curated-list fetcher and
+    arxiv.proxies (which sends nothing: it reads the environment's proxies as httpx does)."""
     users = {name for name, path in modules().items() if "httpx" in imports(path)}
-    assert users <= {"arxiv.client", "lists"}, users
+    assert users <= {"arxiv.client", "arxiv.proxies", "lists"}, users
     assert "arxiv.client" in users
 
 
