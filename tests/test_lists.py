@@ -23,6 +23,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).seen.append(dict(self.headers))
+        for name, status in (("/missing.md", 404), ("/busy.md", 503)):
+            if self.path == name:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
         if self.headers.get("If-None-Match") == '"v1"':
             self.send_response(304)
             self.end_headers()
@@ -83,6 +89,22 @@ def test_unreachable_url_without_fallback_is_a_list_error(tmp_path: Path) -> Non
     """No network, no cache and no bundled namesake: ListError naming the URL."""
     with pytest.raises(ListError, match=r"127\.0\.0\.1:9/other\.md"):
         lists.load("http://127.0.0.1:9/other.md", cache_dir=tmp_path)
+
+
+def test_a_list_url_failing_for_the_network_exits_1_and_for_the_url_exits_2(
+    server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """No copy anywhere: a refused connection or a 503 is worth retrying later (exit 1); a 404 is a
+    wrong URL, bad usage (exit 2)."""
+    from arxivwatch.errors import ListUnreachable
+
+    with pytest.raises(ListUnreachable) as refused:
+        lists.load("http://127.0.0.1:9/other.md", cache_dir=tmp_path)
+    with pytest.raises(ListUnreachable, match=r"HTTP 503") as busy:
+        lists.load(_url(server, "busy.md"), cache_dir=tmp_path)
+    with pytest.raises(ListError, match=r"HTTP 404") as missing:
+        lists.load(_url(server, "missing.md"), cache_dir=tmp_path)
+    assert (refused.value.exit_code, busy.value.exit_code, missing.value.exit_code) == (1, 1, 2)
 
 
 def test_offline_uses_cache_without_network(server: ThreadingHTTPServer, tmp_path: Path) -> None:

@@ -53,6 +53,13 @@ class ListError(ArxivwatchError):
     exit_code = 2
 
 
+class ListUnreachable(ListError):
+    """A curated list's URL could not be fetched because of the network or the server (no copy
+    cached): trying later can help, so exit 1, not the bad-usage 2."""
+
+    exit_code = 1
+
+
 class ModelError(ArxivwatchError):
     pass
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from arxivwatch.errors import ListError
+from arxivwatch.errors import ListError, ListUnreachable
 
 if TYPE_CHECKING:
     import httpx
@@ -64,11 +64,13 @@ def load(
         return _read_file(Path(path_or_url).expanduser())
     url = raw_url(path_or_url)
     if offline:
-        return _fallback(path_or_url, url, cache_dir, reason="offline", warn_cache=False)
+        return _fallback(path_or_url, url, cache_dir, reason="offline", warn_cache=False, transient=False)
     try:
         return _fetch(path_or_url, url, cache_dir, client)
     except _FetchFailed as failure:
-        return _fallback(path_or_url, url, cache_dir, reason=str(failure), warn_cache=True)
+        return _fallback(
+            path_or_url, url, cache_dir, reason=str(failure), warn_cache=True, transient=failure.transient
+        )
 
 
 def raw_url(url: str) -> str:
@@ -102,7 +104,12 @@ def _read_file(path: Path) -> LoadedList:
 
 
 class _FetchFailed(Exception):
-    """The network did not give us the list (kept private: load() falls back)."""
+    """The network did not give us the list (kept private: load() falls back). `transient`:
+    the network or the server failed (trying later can help), not the URL (a 4xx answer)."""
+
+    def __init__(self, reason: str, *, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) -> LoadedList:
@@ -138,7 +145,7 @@ def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) 
         text = text_path.read_text(encoding="utf-8")
         return LoadedList(source, text, _digest(text), "cache")
     if status != 200:
-        raise _FetchFailed(f"HTTP {status}")
+        raise _FetchFailed(f"HTTP {status}", transient=status >= 500 or status == 429)
     text = body.decode("utf-8", errors="replace")
     _write_cache(text_path, meta_path, text, response.headers)
     return LoadedList(source, text, _digest(text), "network")
@@ -156,7 +163,11 @@ def _read_bounded(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
-def _fallback(source: str, url: str, cache_dir: Path, *, reason: str, warn_cache: bool) -> LoadedList:
+def _fallback(
+    source: str, url: str, cache_dir: Path, *, reason: str, warn_cache: bool, transient: bool
+) -> LoadedList:
+    """The cached copy, else the bundled snapshot of that name, else ListError: exit 1
+    (ListUnreachable) when the network or server failed, 2 when the URL did (a 4xx) or offline."""
     text_path, _ = _cache_paths(cache_dir, url)
     if text_path.exists():
         text = text_path.read_text(encoding="utf-8")
@@ -168,7 +179,8 @@ def _fallback(source: str, url: str, cache_dir: Path, *, reason: str, warn_cache
         text = bundled.read_text(encoding="utf-8")
         warning = f"could not fetch {source} ({reason}); using the bundled snapshot {name}"
         return LoadedList(source, text, _digest(text), "bundled", warning)
-    raise ListError(
+    error = ListUnreachable if transient else ListError
+    raise error(
         f"could not fetch curated list {source} ({reason}) and no copy is cached",
         hint="check the URL and the network, or give a local file with --list PATH",
     )
