@@ -13,6 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from arxiv_server import ArxivServer
     from arxivwatch.config import Config
+    from slack_emulator import SlackEmulator
     from smtp_server import SmtpServer
 
 CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -59,6 +60,19 @@ def smtp() -> Iterator[SmtpServer]:
     from smtp_server import SmtpServer
 
     with SmtpServer() as server:
+        yield server
+
+
+SLACK_TOKEN = "xoxb-test-loopback"  # the bot token the `slack` fixture's emulator accepts
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
+    """A Slack Web API emulator on 127.0.0.1 with a #digest channel, its token in SLACK_BOT_TOKEN."""
+    from slack_emulator import SlackEmulator
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
+    with SlackEmulator(token=SLACK_TOKEN, channels=("#digest",)) as server:
         yield server
 
 

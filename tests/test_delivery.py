@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -37,7 +37,6 @@ from smtp_server import SmtpServer
 
 D = date(2026, 6, 10)
 MORNING = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # the daily digest's hour
-TOKEN = "xoxb-test-delivery"
 TOPICS = (
     "Semi-supervised semantic segmentation with consistency regularization and pseudo-labels",
     "U-Net segmentation of organs in CT scans for medical image analysis",
@@ -94,13 +93,6 @@ def slack_ids(messages: list[dict[str, object]]) -> list[str]:
             if ids:
                 found.append(ids[0])
     return found
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    with SlackEmulator(token=TOKEN, channels=("#digest",)) as server:
-        yield server
 
 
 @pytest.fixture

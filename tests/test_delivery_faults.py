@@ -34,11 +34,10 @@ from test_delivery import (
     mail_ids,
     make_config,
     make_papers,
-    slack,
     store_papers,
 )
 
-__all__ = ["make_config", "slack"]  # fixtures used by name (model_path and smtp: conftest)
+__all__ = ["make_config"]  # a fixture used by name (model_path, smtp and slack: conftest)
 
 
 def test_two_digest_processes_at_once_send_the_digest_once(

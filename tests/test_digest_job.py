@@ -7,7 +7,7 @@ trained once for the module on the bundled lists.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,14 +23,6 @@ from slack_emulator import SlackEmulator
 from smtp_server import SmtpServer
 
 NOW = datetime(2024, 11, 28, 8, 0, tzinfo=UTC)  # the day's digest after the morning poll
-TOKEN = "xoxb-test-digest-job"
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    with SlackEmulator(token=TOKEN, channels=("#digest",)) as server:
-        yield server
 
 
 @pytest.fixture
