@@ -26,27 +26,37 @@ NOW = datetime(2024, 11, 28, 8, 0, tzinfo=UTC)  # the day's digest after the mor
 
 
 @pytest.fixture
-def make_config(
-    write_config: Callable[[str], Path],
-    arxiv_server: ArxivServer,
-    smtp: SmtpServer,
-    slack: SlackEmulator,
-    model_path: Path,
-) -> Callable[[str], Config]:
-    """A config with email and Slack on loopback, the shared model, and the day's papers polled."""
+def polled(
+    write_config: Callable[[str], Path], arxiv_server: ArxivServer, model_path: Path
+) -> Callable[[str], Path]:
+    """Write a config (the loopback arXiv, the shared model, then `extra`), poll the day's papers
+    with it, and return its path."""
     arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
 
-    def make(extra: str = "") -> Config:
+    def write(extra: str = "") -> Path:
         path = write_config(
             f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
-            f'[training]\nmodel = "{model_path}"\n'
+            f'[training]\nmodel = "{model_path}"\n' + extra
+        )
+        poll.poll(config_io.load(str(path), env={}), clock=FakeClock(NOW))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_config(
+    polled: Callable[[str], Path], smtp: SmtpServer, slack: SlackEmulator
+) -> Callable[[str], Config]:
+    """A config with email and Slack on loopback, the shared model, and the day's papers polled."""
+
+    def make(extra: str = "") -> Config:
+        path = polled(
             f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
             'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
             f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n' + extra
         )
-        cfg = config_io.load(str(path), env={})
-        poll.poll(cfg, clock=FakeClock(NOW))
-        return cfg
+        return config_io.load(str(path), env={})
 
     return make
 
@@ -171,22 +181,13 @@ def test_empty_digest_is_skipped_when_configured(
 
 @pytest.mark.parametrize("channel", ["email", "slack"])
 def test_a_channel_named_but_not_enabled_is_refused_recording_nothing(
-    channel: str,
-    write_config: Callable[[str], Path],
-    arxiv_server: ArxivServer,
-    model_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    channel: str, polled: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`digest --channel email|slack` with that channel off exits 2 naming the key and records no digest."""
     from arxivwatch.cli import main
 
-    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
-    path = write_config(
-        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
-        f'[training]\nmodel = "{model_path}"\n'
-    )
+    path = polled("")
     cfg = config_io.load(str(path), env={})
-    poll.poll(cfg, clock=FakeClock(NOW))
     assert main(["digest", "--channel", channel, "--config", str(path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"Error: {channel} is not enabled: set [{channel}] enabled = true"), error
@@ -230,21 +231,12 @@ def test_a_dry_run_leaves_a_failed_digest_unhealthy(make_config: Callable[[str],
 
 
 def test_digest_command_prints_each_channel_line_once(
-    write_config: Callable[[str], Path],
-    arxiv_server: ArxivServer,
-    model_path: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    polled: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`digest --channel file` prints its line once on stdout and no INFO log line repeating it."""
     from arxivwatch.cli import main
 
-    arxiv_server.script("rss", Reply(200, recorded(RESTRICTED_FEED)))
-    path = write_config(
-        f'[arxiv]\napi_url = "{arxiv_server.api_url}"\nfeed_url = "{arxiv_server.feed_url}"\n'
-        f'[training]\nmodel = "{model_path}"\n[digest]\nfolder = "{tmp_path / "out"}"\n'
-    )
-    poll.poll(config_io.load(str(path), env={}), clock=FakeClock(NOW))
+    path = polled(f'[digest]\nfolder = "{tmp_path / "out"}"\n')
     capsys.readouterr()
     assert main(["digest", "--channel", "file", "--config", str(path)]) == 0
     captured = capsys.readouterr()
