@@ -90,6 +90,18 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
+def closed_arxiv(write_config: Callable[[str], Path]) -> tuple[str, Path]:
+    """(the URL, a config file) whose arXiv is a loopback port nobody listens on."""
+    from smtp_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    path = write_config(
+        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
+    )
+    return url, path
+
+
+@pytest.fixture
 def loopback_config(arxiv_server: ArxivServer, write_config: Callable[[str], Path]) -> Config:
     """A loaded configuration whose arXiv is the loopback server, storage in tmp_path."""
     from arxivwatch import config

@@ -118,6 +118,7 @@ def make_certificate(folder: Path) -> Certificate:
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -254,21 +254,12 @@ def test_help_summaries_end_in_one_period() -> None:
 
 
 @pytest.mark.slow
-def test_unreachable_arxiv_fails_fast_naming_offline(
-    write_config: Callable[[str], Path], cli: CliRunner
-) -> None:
+def test_unreachable_arxiv_fails_fast_naming_offline(closed_arxiv: tuple[str, Path], cli: CliRunner) -> None:
     """On a closed port, `train` warns once naming --offline and `poll` fails, each within 30 s,
     poll (and status after it) with a hint to poll again later, never `train --offline`."""
-    import socket
     import time
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    cfg = write_config(
-        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
-    )
+    url, cfg = closed_arxiv
     started = time.monotonic()
     trained = cli("train", "--config", str(cfg))
     assert time.monotonic() - started < 30
@@ -289,22 +280,15 @@ def test_unreachable_arxiv_fails_fast_naming_offline(
 
 
 def test_log_lines_on_a_terminal_stand_on_their_own_beside_the_progress_bar(
-    write_config: Callable[[str], Path],
+    closed_arxiv: tuple[str, Path],
 ) -> None:
     """On a terminal a retry line is printed above the progress bar, not glued to the bar's text."""
     import os
     import re
     import select
-    import socket
     import time
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    cfg = write_config(
-        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
-    )
+    _url, cfg = closed_arxiv
     primary, secondary = os.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "arxivwatch", "poll", "--since", "2024-11-20", "--config", str(cfg)],

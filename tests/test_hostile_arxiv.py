@@ -23,6 +23,7 @@ from arxivwatch.arxiv.client import ArxivClient
 from arxivwatch.clock import FakeClock, SystemClock
 from arxivwatch.errors import ArxivError, ArxivOffline, ArxivUnavailable
 from conftest import CliRunner
+from smtp_server import free_port
 
 CATS = ["cs.CV"]
 MB = 1_000_000
@@ -39,13 +40,6 @@ def gzip_bomb(inflated: int) -> bytes:
 def make_client(server: ArxivServer, **kwargs: object) -> ArxivClient:
     options: dict[str, object] = {"contact": "lab@example.org", "rng": random.Random(1)} | kwargs
     return ArxivClient(api_url=server.api_url, feed_url=server.feed_url, **options)  # type: ignore[arg-type]
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_gzip_bomb_is_refused_with_bounded_memory(arxiv_server: ArxivServer) -> None:
@@ -115,7 +109,7 @@ def test_each_retry_is_logged_with_reason_and_delay(
 def test_connection_refused_fails_fast_naming_offline() -> None:
     """A closed port: ArxivOffline within 30 s of (fake) waiting, saying to check the network (each
     command adds its own hint: poll to try later, train --offline)."""
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     clock = FakeClock()
     with ArxivClient(api_url=f"{url}/api/query", feed_url=f"{url}/rss", contact="", clock=clock) as client:
         began = time.monotonic()
@@ -211,13 +205,10 @@ def test_too_many_categories_is_one_line(arxiv_server: ArxivServer) -> None:
 
 @pytest.mark.slow
 def test_train_with_arxiv_unreachable_falls_back_fast_with_one_warning(
-    cli: CliRunner, write_config: Callable[[str], Path]
+    cli: CliRunner, closed_arxiv: tuple[str, Path]
 ) -> None:
     """`train`, arXiv's port closed: metadata given up within 30 s, one warning naming --offline, exit 0."""
-    url = f"http://127.0.0.1:{closed_port()}"
-    config = write_config(
-        f'[arxiv]\napi_url = "{url}/api/query"\nfeed_url = "{url}/rss"\ncontact = "lab@example.org"\n'
-    )
+    _url, config = closed_arxiv
     began = time.monotonic()
     result = cli("train", "--config", str(config))
     took = time.monotonic() - began
