@@ -40,6 +40,17 @@ from test_delivery import (
 __all__ = ["make_config"]  # a fixture used by name (model_path, smtp and slack: conftest)
 
 
+def backlog_while_mail_is_refused(cfg: Config, smtp: SmtpServer, clock: FakeClock) -> None:
+    """3 papers stored on the first day, whose email digest the server refuses (20 more refusals
+    queued), then 5 more stored the next day: the clock ends on that day."""
+    store_papers(cfg, clock, make_papers(3, D))
+    smtp.handler.data_replies = ["451 4.3.0 try later"] * 21
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["email"], clock=clock)
+    clock.advance(24 * 3600)
+    store_papers(cfg, clock, make_papers(5, D, prefix="2607"))
+
+
 def test_two_digest_processes_at_once_send_the_digest_once(
     make_config: Callable[..., Config], smtp: SmtpServer
 ) -> None:
@@ -122,12 +133,7 @@ def test_papers_stored_while_a_channel_was_failing_for_weeks_are_not_lost(
     model_io.save(model_io.load(model_path), mine)
     cfg = make_config(model=mine)
     clock = FakeClock(MORNING)
-    store_papers(cfg, clock, make_papers(3, D))
-    smtp.handler.data_replies = ["451 4.3.0 try later"] * 21
-    with pytest.raises(DeliveryError):
-        digest.digest(cfg, channels=["email"], clock=clock)
-    clock.advance(24 * 3600)
-    store_papers(cfg, clock, make_papers(5, D, prefix="2607"))
+    backlog_while_mail_is_refused(cfg, smtp, clock)
     for day in range(20):  # every daily run retries the pending digest, refused again
         if day == retrain_on_day:
             old = model_io.load(mine)
@@ -208,12 +214,7 @@ def test_prune_keeps_what_a_channel_failing_for_longer_than_keep_days_was_not_of
     base = make_config()
     cfg = replace(base, storage=replace(base.storage, keep_days=base.digest.horizon_days))
     clock = FakeClock(MORNING)
-    store_papers(cfg, clock, make_papers(3, D))
-    smtp.handler.data_replies = ["451 4.3.0 try later"] * 21
-    with pytest.raises(DeliveryError):
-        digest.digest(cfg, channels=["email"], clock=clock)
-    clock.advance(24 * 3600)
-    store_papers(cfg, clock, make_papers(5, D, prefix="2607"))
+    backlog_while_mail_is_refused(cfg, smtp, clock)
     for _day in range(20):
         with pytest.raises(DeliveryError):
             digest.digest(cfg, channels=["email"], clock=clock)
