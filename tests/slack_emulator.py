@@ -258,6 +258,10 @@ class SlackEmulator:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
+    def config_section(self) -> str:
+        """The [slack] section of a configuration that posts to this emulator's #digest."""
+        return f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{self.api_url}"\n'
+
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"

@@ -145,6 +145,14 @@ class SmtpServer:
         self._smtputf8 = smtputf8
         self._controller: Controller | None = None
 
+    def config_section(self, extra: str = "") -> str:
+        """The [email] section of a configuration that mails this server in plain SMTP from
+        arxivwatch@example.org to lab@example.org, `extra` key lines appended."""
+        return (
+            f'[email]\nenabled = true\nhost = "{self.host}"\nport = {self.port}\nsecurity = "none"\n'
+            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n' + extra
+        )
+
     @property
     def messages(self) -> list[EmailMessage]:
         """The parsed messages received so far, in order."""

@@ -153,12 +153,9 @@ def write_config(
     if model is not None:
         text += f'[training]\nmodel = "{model}"\n'
     if smtp is not None:
-        text += (
-            f'[email]\nenabled = true\nhost = "{smtp.host}"\nport = {smtp.port}\n'
-            'security = "none"\nsender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
-        )
+        text += smtp.config_section()
     if slack is not None:
-        text += f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n'
+        text += slack.config_section()
     path = folder / "arxivwatch.toml"
     path.write_text(text, encoding="utf-8")
     return path

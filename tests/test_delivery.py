@@ -110,9 +110,9 @@ def make_config(
             f'[training]\nmodel = "{model}"\n'
             f'[digest]\nperiod = "{period}"\nmin_score = 0.0\ntop_n = {top_n}\n'
             f'folder = "{tmp_path / "out"}"\n'
-            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
-            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\ntimeout = 10\n'
-            f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n' + extra
+            + smtp.config_section("timeout = 10\n")
+            + slack.config_section()
+            + extra
         )
         return config_io.load(str(path), env={})
 

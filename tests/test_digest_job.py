@@ -51,11 +51,7 @@ def make_config(
     """A config with email and Slack on loopback, the shared model, and the day's papers polled."""
 
     def make(extra: str = "") -> Config:
-        path = polled(
-            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
-            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
-            f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n' + extra
-        )
+        path = polled(smtp.config_section() + slack.config_section() + extra)
         return config_io.load(str(path), env={})
 
     return make

@@ -76,9 +76,7 @@ def make_config(
     def make(extra: str = "", *, model: Path = model_path) -> Config:
         path = write_config(
             f'[training]\nmodel = "{model}"\n'
-            '[digest]\nperiod = "day"\nmin_score = 0.0\n'
-            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
-            'sender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\ntimeout = 10\n' + extra
+            '[digest]\nperiod = "day"\nmin_score = 0.0\n' + smtp.config_section("timeout = 10\n") + extra
         )
         return config_io.load(str(path), env={})
 

@@ -54,7 +54,7 @@ def _run(env: dict[str, str], flag: str, channel: str, cfg: Path) -> subprocess.
 def test_failing_slack_send_shows_no_token(position: str, trained_config: Callable[[str], Path]) -> None:
     """A Slack send refused for a bad token, at --debug or -v, prints the failure but never the token."""
     with SlackEmulator(token="xoxb-the-right-one") as slack:
-        cfg = trained_config(f'[slack]\nenabled = true\nchannel = "#digest"\napi_url = "{slack.api_url}"\n')
+        cfg = trained_config(slack.config_section())
         result = _run({"SLACK_BOT_TOKEN": TOKEN}, position, "slack", cfg)
         assert slack.requests, "the send reached the emulator"
     assert result.returncode != 0
@@ -79,10 +79,7 @@ def test_failing_slack_webhook_shows_no_url(trained_config: Callable[[str], Path
 def test_failing_smtp_login_shows_no_password(trained_config: Callable[[str], Path]) -> None:
     """An SMTP login refused for a bad password, at --debug, prints the failure but never the password."""
     with SmtpServer(login=("digest", "the-right-one")) as smtp:
-        cfg = trained_config(
-            f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
-            'username = "digest"\nsender = "arxivwatch@example.org"\nrecipients = ["lab@example.org"]\n'
-        )
+        cfg = trained_config(smtp.config_section('username = "digest"\n'))
         result = _run({"ARXIVWATCH_SMTP_PASSWORD": PASSWORD}, "--debug", "email", cfg)
         assert smtp.messages == []
     assert result.returncode != 0
