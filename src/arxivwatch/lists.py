@@ -115,7 +115,7 @@ class _FetchFailed(Exception):
 def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) -> LoadedList:
     import httpx
 
-    from arxivwatch.arxiv.proxies import unusable_proxy_error
+    from arxivwatch.arxiv.proxies import http_client
 
     text_path, meta_path = _cache_paths(cache_dir, url)
     meta = _read_meta(meta_path) if text_path.exists() else {}
@@ -125,13 +125,7 @@ def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) 
     if meta.get("last_modified"):
         headers["If-Modified-Since"] = meta["last_modified"]
     own = client is None
-    try:
-        http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
-    except (ImportError, ValueError, httpx.InvalidURL) as e:  # a proxy of the environment httpx cannot use
-        problem = unusable_proxy_error()
-        if problem is None:
-            raise
-        raise problem from e
+    http = client or http_client(timeout=TIMEOUT, follow_redirects=True)
     try:
         with http.stream("GET", url, headers=headers) as response:
             status = response.status_code

@@ -117,19 +117,13 @@ class ArxivClient:
         self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
         self._deadline = DeadlineBackend()
-        try:
-            self._http = self._client(contact, timeout, transport)
-        except (ImportError, ValueError, httpx.InvalidURL) as exc:  # an environment proxy httpx cannot use
-            problem = proxies.unusable_proxy_error()
-            if problem is None:
-                raise
-            raise problem from exc
+        self._http = self._client(contact, timeout, transport)
         if transport is None:  # every socket wait of an attempt ends at its deadline, headers included
             _use_backend(self._http, self._deadline)
 
     def _client(self, contact: str, timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        return httpx.Client(
+        return proxies.http_client(
             # gzip only: the body is inflated here, chunk by chunk, under max_body_bytes
             headers={"User-Agent": user_agent(contact), "Accept-Encoding": "gzip"},
             timeout=timeout,

@@ -13,12 +13,30 @@ from __future__ import annotations
 
 import os
 from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
 from urllib.request import getproxies_environment
 
 from arxivwatch.errors import ConfigError
 
+if TYPE_CHECKING:
+    import httpx
+
 SCHEMES = ("https", "http", "all")  # the proxies httpx takes from the environment (arXiv is https)
 _SOCKS = ("socks5", "socks5h")
+
+
+def http_client(**options: Any) -> httpx.Client:
+    """`httpx.Client(**options)`; ConfigError (one line, exit 2) when a proxy of the environment
+    is one httpx cannot use, which it finds while building the client."""
+    import httpx
+
+    try:
+        return httpx.Client(**options)
+    except (ImportError, ValueError, httpx.InvalidURL) as exc:
+        problem = unusable_proxy_error()
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 def unusable_proxy_error() -> ConfigError | None:
