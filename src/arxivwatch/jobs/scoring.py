@@ -90,7 +90,7 @@ def score_new(store: Store, model: Model, since: datetime, *, model_file: Path |
     count = 0
     scores: list[Score] = []
     # the version each score was computed on: a poll storing a newer one meanwhile wins
-    versions = {p.id: p.version for p in pending}
+    versions: dict[str, int] = {}
     with Scorer(model) as scorer, Progress("scoring", None, unit="papers") as progress:
         for paper, per_profile in scorer.stream(chain([first] if first else [], papers), PIPELINE_BATCH):
             scores.extend(per_profile.values())
@@ -99,9 +99,10 @@ def score_new(store: Store, model: Model, since: datetime, *, model_file: Path |
             progress.advance()
             if len(scores) >= SAVE_BATCH:
                 store.save_scores(current, scores, versions=versions)
-                scores, versions = [], {p.id: p.version for p in pending}
+                scores, versions = [], {}
         if pending:
             scores.extend(s for per in scorer.score(pending) for s in per.values())
+            versions.update((p.id, p.version) for p in pending)
     store.save_scores(current, scores, versions=versions)
     return count + len(pending)
 
