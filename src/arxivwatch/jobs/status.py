@@ -28,7 +28,8 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
     now = clock.now()
     with open_store(config, clock) as store:
         last = store.last_poll()
-        store_pending = store.pending_digests()
+        pending = store.pending_digests()
+        latest = store.last_digests()
         report: dict[str, Any] = {
             "database": str(config.db_path),
             "papers_stored": store.count_papers(),
@@ -51,9 +52,9 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
                     "papers": len(d.items),
                     "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 }
-                for d in _digests(store)
+                for d in _digests(store, latest, pending)
             ],
-            "channels": _channels(config, store, now),
+            "channels": _channels(config, store, now, latest, pending),
             "heartbeats": {
                 job: {"at": at.isoformat(), "ok": ok, "detail": detail}
                 for job, (at, ok, detail) in store.heartbeats().items()
@@ -70,7 +71,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
         )
         or _model_problem(report["model"])
         or _digest_problem(report["heartbeats"])
-        or _pending_problem(config, store_pending, report["heartbeats"])
+        or _pending_problem(config, pending, report["heartbeats"])
         or (stale_feed(*announcement) if announcement else None)
     )
     report["healthy"] = problem is None
@@ -97,29 +98,37 @@ def status(
     return 1 if check and report["problem"] else 0
 
 
-def _digests(store: Store) -> list[DigestRecord]:
-    """The ledger's digests of interest, each once: per channel its latest and its last sent
-    one, and every pending one; by channel, then period start."""
+def _digests(
+    store: Store, latest: Sequence[DigestRecord], pending: Sequence[DigestRecord]
+) -> list[DigestRecord]:
+    """The ledger's digests of interest, each once: per channel its latest (`latest`) and its
+    last sent one, and every pending one; by channel, then period start."""
     chosen: dict[str, DigestRecord] = {}
-    latest = store.last_digests()
     sent = [store.last_sent(d.channel) for d in latest]
-    for record in [*latest, *(d for d in sent if d is not None), *store.pending_digests()]:
+    for record in [*latest, *(d for d in sent if d is not None), *pending]:
         chosen.setdefault(record.key, record)
     return sorted(chosen.values(), key=lambda d: (d.channel, d.start, d.created_at))
 
 
-def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
-    """Per channel that is enabled (stdout aside) or has digests in the ledger: the last digest,
-    how many papers wait for it, the recipients refused."""
+def _channels(
+    config: Config,
+    store: Store,
+    now: datetime,
+    latest: Sequence[DigestRecord],
+    pending: Sequence[DigestRecord],
+) -> dict[str, Any]:
+    """Per channel that is enabled (stdout aside) or has digests in the ledger (`latest`, each
+    channel's last): the last digest, its pending ones, how many papers wait, the recipients refused."""
     from arxivwatch.jobs.digest import CHANNELS, enabled_channels, offers_since
 
-    wanted = set(enabled_channels(config)) - {"stdout"} | {d.channel for d in store.last_digests()}
+    enabled = enabled_channels(config)
+    wanted = set(enabled) - {"stdout"} | {d.channel for d in latest}
     report: dict[str, Any] = {}
     for channel in [c for c in CHANNELS if c in wanted]:
         since = offers_since(store, channel, now, config.digest.horizon_days)
-        last = next((d for d in store.last_digests() if d.channel == channel), None)
+        last = next((d for d in latest if d.channel == channel), None)
         report[channel] = {
-            "enabled": channel in enabled_channels(config),
+            "enabled": channel in enabled,
             "last_digest": None
             if last is None
             else {
@@ -130,7 +139,7 @@ def _channels(config: Config, store: Store, now: datetime) -> dict[str, Any]:
                 "created_at": last.created_at.isoformat(),
                 "sent_at": last.sent_at.isoformat() if last.sent_at else None,
             },
-            "pending": [d.key for d in store.pending_digests(channel)],
+            "pending": [d.key for d in pending if d.channel == channel],
             "waiting": store.waiting(channel, since, updated=config.digest.flag_updated),
             "refused": list(last.refused) if last else [],
         }
