@@ -37,7 +37,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from email.utils import parsedate_to_datetime
@@ -52,6 +52,7 @@ from arxivwatch.arxiv.body import MAX_BODY_BYTES, Body, late, read_body
 from arxivwatch.arxiv.deadline import DeadlineBackend
 from arxivwatch.arxiv.pacer import Pacer
 from arxivwatch.arxiv.parse import ApiPage, FeedResult, parse_api, parse_feed
+from arxivwatch.arxiv.search import API_RESULT_LIMIT, MAX_PAGE, MAX_SPLITS, RangeSearch, Window
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ArxivError, ArxivOffline, ArxivQueryError, ArxivUnavailable
 from arxivwatch.models import Paper
@@ -61,7 +62,6 @@ log = logging.getLogger("arxivwatch.arxiv")
 PROJECT_URL = "https://github.com/arxivwatch/arxivwatch"
 LOOKUP_BATCH = 100  # ids per id_list call
 MAX_REDIRECTS = 5  # hops followed for one request, each paced
-API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 UNREACHABLE_BUDGET = 20.0  # seconds of retrying a network that cannot reach arXiv at all
@@ -104,6 +104,7 @@ class ArxivClient:
         rng: random.Random | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         pace_file: Path | None = None,
+        result_limit: int = API_RESULT_LIMIT,
     ) -> None:
         self.api_url = api_url
         self.feed_url = feed_url.rstrip("/")
@@ -114,6 +115,7 @@ class ArxivClient:
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
         self.requests = 0
+        self.result_limit = result_limit  # arXiv's cap on one query's results; only tests lower it
         self._pacer = Pacer(self.clock, min_interval, shared=pace_file, max_wait=budget)
         self._rng = rng or random.Random()
         self._deadline = DeadlineBackend()
@@ -192,22 +194,34 @@ class ArxivClient:
         return FeedFetch(parse_feed(response.content, source=url), new_etag, new_modified, url)
 
     def search(
-        self, categories: Sequence[str], since: date, until: date, *, page_size: int = 2000
+        self,
+        categories: Sequence[str],
+        since: date,
+        until: date,
+        *,
+        page_size: int = MAX_PAGE,
+        on_page: Callable[[int], None] | None = None,
+        max_splits: int = MAX_SPLITS,
     ) -> list[Paper]:
-        """Papers first submitted in [since, until] (UTC days) in any of `categories`, oldest first."""
+        """Papers first submitted in [since, until] (UTC days) in any of `categories`, oldest first.
+
+        A range holding more than arXiv serves for one query is asked in halves (search.py);
+        `on_page` is told the number of papers of each page as it arrives.
+        """
         if not categories:
             raise ArxivQueryError("no arXiv categories to ask for", hint="set [arxiv] categories")
         if since > until:
             raise ArxivQueryError(f"the date range {since} .. {until} is empty", hint="swap the dates")
-        cats = " OR ".join(f"cat:{c}" for c in categories)
-        window = f"submittedDate:[{since:%Y%m%d}0000 TO {until:%Y%m%d}2359]"
-        params = {
-            "search_query": f"({cats}) AND {window}",
-            "sortBy": "submittedDate",
-            "sortOrder": "ascending",
-            "max_results": str(min(page_size, 2000)),
-        }
-        return _unique(self._pages(params))
+        search = RangeSearch(
+            self._api,
+            categories,
+            page_size=page_size,
+            empty_page_retries=self.empty_page_retries,
+            result_limit=self.result_limit,
+            max_splits=max_splits,
+            on_page=on_page,
+        )
+        return search.run(Window.days(since, until))
 
     def lookup(self, ids: Sequence[str]) -> list[Paper]:
         """The papers with these ids (a versioned id asks for that version), 100 ids a call."""
@@ -217,36 +231,6 @@ class ArxivClient:
             params = {"id_list": ",".join(batch), "start": "0", "max_results": str(len(batch))}
             found.extend(self._api(params).papers)
         return found
-
-    def _pages(self, params: Mapping[str, str]) -> Iterator[Paper]:
-        """Follow opensearch:totalResults page by page, retrying pages that come back empty."""
-        start = 0
-        while True:
-            page = self._api_page({**params, "start": str(start)}, start)
-            if page.total > API_RESULT_LIMIT:
-                raise ArxivQueryError(
-                    f"arXiv has {page.total} results for {params['search_query']}, "
-                    f"more than the {API_RESULT_LIMIT} it will serve",
-                    hint="ask for a shorter date range",
-                )
-            yield from page.papers
-            start += len(page.papers)
-            if not page.papers or start >= page.total:
-                return
-
-    def _api_page(self, params: Mapping[str, str], start: int) -> ApiPage:
-        """One page; an empty page although results remain is arXiv's known glitch: ask again."""
-        for _ in range(self.empty_page_retries):
-            page = self._api(params)
-            if page.papers or start >= page.total:
-                return page
-        page = self._api(params)
-        if page.papers or start >= page.total:
-            return page
-        raise ArxivUnavailable(
-            f"arXiv kept sending empty pages at result {start} of {page.total}",
-            hint="the export API is unreliable at the moment; try again later",
-        )
 
     def _api(self, params: Mapping[str, str]) -> ApiPage:
         """One export API call; error entries (any status) become ArxivQueryError."""
@@ -420,11 +404,3 @@ def _tls_failure(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
-
-
-def _unique(papers: Iterator[Paper]) -> list[Paper]:
-    """Drop repeats (pages shift when arXiv adds papers mid-way), keeping the first."""
-    seen: dict[str, Paper] = {}
-    for paper in papers:
-        seen.setdefault(paper.id, paper)
-    return list(seen.values())

@@ -154,8 +154,7 @@ def _fetch_and_store(
             end = until or today(config, clock)
             label = f"fetching {since} .. {end} from the export API"
             with Progress(label, None, unit="papers", clock=clock) as progress:
-                found = client.search(categories, since, end)
-                progress.advance(len(found))
+                found = client.search(categories, since, end, on_page=progress.advance)
             papers = [_with_announced(p) for p in found]
             announced = None
             outcome = "announcement" if papers else "no announcement"

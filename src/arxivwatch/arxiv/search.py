@@ -1,0 +1,170 @@
+"""The export API's date-range search, whole however long the range: windows, then pages.
+
+arXiv serves at most API_RESULT_LIMIT (30,000) results for one query, however it is paged
+(user manual §3.1.1.2), and a catch-up after weeks of downtime asks for more than that. So a
+range is asked as `submittedDate` windows: a window whose answer says it holds more than the
+limit is halved, and the halves are asked in turn, halved again if need be, until each fits.
+
+This is exact because of arXiv's query semantics (user manual §5.1): `submittedDate:[lo TO hi]`
+includes both ends, to the minute, in GMT, and every paper has one first-submission time. The
+halves [lo, mid] and [mid + 1 min, hi] are disjoint and together cover the window, so every
+paper of the range is in exactly one window; asking the older half first keeps the papers
+oldest first. A paper seen twice (pages shift when arXiv adds papers mid-way) is kept once.
+
+Bounded: a one-minute window cannot be halved, and one search halves at most `max_splits`
+windows; past either it fails with the one-line ArxivQueryError a too-large range always gave.
+Each halving costs the one request whose answer showed the window too large; every request
+goes through the client, so it is paced and retried like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from arxivwatch.arxiv.parse import ApiPage
+from arxivwatch.errors import ArxivQueryError, ArxivUnavailable
+from arxivwatch.models import Paper
+
+log = logging.getLogger("arxivwatch.arxiv")
+
+API_RESULT_LIMIT = 30000  # arXiv serves at most this many results for one query
+MAX_PAGE = 2000  # arXiv serves at most this many results per call
+# Halvings in one search. arXiv holds ~2.7 million papers in all: even if every window of a
+# search over all of them were halved needlessly once, ~180 halvings would do. The cap only
+# stops a server that keeps claiming too many results (at 3 s a request: 13 minutes at most).
+MAX_SPLITS = 256
+MINUTE = timedelta(minutes=1)
+
+Fetch = Callable[[Mapping[str, str]], ApiPage]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Papers first submitted from `first` to `last`, both included, to the minute (aware, UTC)."""
+
+    first: datetime
+    last: datetime
+
+    @classmethod
+    def days(cls, since: date, until: date) -> Window:
+        """The UTC days `since` .. `until`, both whole: 00:00 of the first to 23:59 of the last."""
+        return cls(datetime.combine(since, time(0, 0), UTC), datetime.combine(until, time(23, 59), UTC))
+
+    def query(self) -> str:
+        """arXiv's filter: `submittedDate:[202611160000 TO 202611232359]`."""
+        return f"submittedDate:[{self.first:%Y%m%d%H%M} TO {self.last:%Y%m%d%H%M}]"
+
+    def halves(self) -> tuple[Window, Window] | None:
+        """The older and the newer half (the older one a minute longer if the count is odd);
+        None for a one-minute window, the floor: arXiv's filter cannot be finer."""
+        minutes = (self.last - self.first) // MINUTE
+        if minutes < 1:
+            return None
+        middle = self.first + (minutes // 2) * MINUTE
+        return Window(self.first, middle), Window(middle + MINUTE, self.last)
+
+
+class _TooMany(Exception):
+    """A window's answer claimed more results than arXiv serves for one query."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        self.total = total
+
+
+@dataclass
+class RangeSearch:
+    """One date-range search: `RangeSearch(client_api, ("cs.CV",)).run(Window.days(a, b))`.
+
+    `fetch` makes one paced export API call and parses it (ArxivClient's); `on_page` is told
+    how many papers each page brought (a Progress's `advance`).
+    """
+
+    fetch: Fetch
+    categories: Sequence[str]
+    page_size: int = MAX_PAGE
+    empty_page_retries: int = 3
+    result_limit: int = API_RESULT_LIMIT
+    max_splits: int = MAX_SPLITS
+    on_page: Callable[[int], None] | None = None
+
+    def run(self, whole: Window) -> list[Paper]:
+        """Every paper first submitted in `whole` in any of the categories, oldest first, once each.
+
+        Raises ArxivQueryError when a window arXiv says is too large cannot be halved (one
+        minute, or `max_splits` halvings done), and whatever the client raises.
+        """
+        seen: dict[str, Paper] = {}
+        for paper in self._windows(whole):
+            seen.setdefault(paper.id, paper)
+        return list(seen.values())
+
+    def _windows(self, whole: Window) -> Iterator[Paper]:
+        pending = [whole]  # a stack, the older half on top: depth-first, oldest first
+        splits = 0
+        while pending:
+            window = pending.pop()
+            try:
+                yield from self._pages(window)
+            except _TooMany as over:
+                older, newer = self._halve(window, over.total, splits)
+                pending += [newer, older]
+                splits += 1
+
+    def _halve(self, window: Window, total: int, splits: int) -> tuple[Window, Window]:
+        query = self._query(window)
+        too_many = f"arXiv has {total} results for {query}, more than the {self.result_limit} it will serve"
+        halves = window.halves()
+        if halves is None:
+            raise ArxivQueryError(
+                f"{too_many}, in a window of one minute that cannot be split",
+                hint="ask for fewer categories, or try later if arXiv's count is wrong",
+            )
+        if splits >= self.max_splits:
+            raise ArxivQueryError(
+                f"{too_many}, still, after splitting the range {splits} times",
+                hint="ask for a shorter date range",
+            )
+        log.info("arXiv: %d results for %s, more than %d: asking each half", total, query, self.result_limit)
+        return halves
+
+    def _query(self, window: Window) -> str:
+        cats = " OR ".join(f"cat:{c}" for c in self.categories)
+        return f"({cats}) AND {window.query()}"
+
+    def _pages(self, window: Window) -> Iterator[Paper]:
+        """Follow opensearch:totalResults page by page; _TooMany when it is over the limit."""
+        params = {
+            "search_query": self._query(window),
+            "sortBy": "submittedDate",
+            "sortOrder": "ascending",
+            "max_results": str(min(self.page_size, MAX_PAGE)),
+        }
+        start = 0
+        while True:
+            page = self._page({**params, "start": str(start)}, start)
+            if page.total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
+                raise _TooMany(page.total)
+            if self.on_page is not None:
+                self.on_page(len(page.papers))
+            yield from page.papers
+            start += len(page.papers)
+            if not page.papers or start >= page.total:
+                return
+
+    def _page(self, params: Mapping[str, str], start: int) -> ApiPage:
+        """One page; an empty page although results remain is arXiv's known glitch: ask again."""
+        for _ in range(self.empty_page_retries):
+            page = self.fetch(params)
+            if page.papers or start >= page.total:
+                return page
+        page = self.fetch(params)
+        if page.papers or start >= page.total:
+            return page
+        raise ArxivUnavailable(
+            f"arXiv kept sending empty pages at result {start} of {page.total}",
+            hint="the export API is unreliable at the moment; try again later",
+        )
