@@ -3,7 +3,8 @@
 Routes: `/rss/<cats>` (route "rss") and `/api/query` (route "api"). Each route plays a
 script of replies in order, the last one repeating; a reply may also be a function of
 the request (e.g. `ApiPages`, which serves pages of a recorded export API answer by
-`start` and `max_results`). A reply carrying an ETag answers 304 to a matching
+`start` and `max_results`, or `SubmittedWindow`, a made-up arXiv answering date-range queries
+with its 30,000-result limit). A reply carrying an ETag answers 304 to a matching
 If-None-Match. Every request is logged (path, query, headers, arrival time).
 
 The fixtures `arxiv_server` and `arxiv_server_factory` reach every test module through
@@ -26,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -125,6 +127,80 @@ class ApiPages:
         start = int(request.param("start", "0"))
         size = int(request.param("max_results", "10"))
         return Reply(200, self.page(start, size), {"Content-Type": "application/atom+xml"})
+
+
+_WINDOW = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One paper of the made-up arXiv: id, version, first submission (v1) and this version's time."""
+
+    id: str
+    submitted: datetime
+    version: int = 1
+    updated: datetime | None = None
+
+    def entry(self) -> str:
+        """The paper as an export API <entry>."""
+        stamp = (self.updated or self.submitted).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            "  <entry>\n"
+            f"    <id>http://arxiv.org/abs/{self.id}v{self.version}</id>\n"
+            f"    <title>Made-up paper {self.id}</title>\n"
+            f"    <updated>{stamp}</updated>\n"
+            f'    <link href="https://arxiv.org/abs/{self.id}v{self.version}" rel="alternate"/>\n'
+            "    <summary>Semi-supervised segmentation of made-up images.</summary>\n"
+            '    <category term="cs.CV" scheme="http://arxiv.org/schemas/atom"/>\n'
+            f"    <published>{self.submitted.strftime('%Y-%m-%dT%H:%M:%SZ')}</published>\n"
+            '    <arxiv:primary_category term="cs.CV"/>\n'
+            "    <author>\n      <name>A. Author</name>\n    </author>\n"
+            "  </entry>\n"
+        )
+
+
+class SubmittedWindow:
+    """A made-up arXiv answering export API queries with the papers submitted inside the query's
+    `submittedDate:[lo TO hi]` window (both ends included, to the minute, UTC), oldest first.
+
+    Like arXiv (user manual §3.1.1.2), opensearch:totalResults is the true count, and no result
+    at or past `limit` (30000) is served: a window holding more claims more than it will give.
+    Every answered window is logged in `asked` as (window, start).
+    """
+
+    def __init__(self, papers: list[Submission], *, limit: int = 30000) -> None:
+        self.papers = sorted(papers, key=lambda p: p.submitted)
+        self.limit = limit
+        self.asked: list[tuple[str, int]] = []
+
+    def __call__(self, request: Request) -> Reply:
+        found = _WINDOW.search(request.param("search_query"))
+        assert found, request.param("search_query")
+        low, high = (datetime.strptime(v, "%Y%m%d%H%M").replace(tzinfo=UTC) for v in found.groups())
+        hits = [p for p in self.papers if low <= p.submitted.replace(second=0) <= high]
+        start = int(request.param("start", "0"))
+        size = int(request.param("max_results", "10"))
+        self.asked.append((found.group(0), start))
+        served = hits[start : min(start + size, self.limit)]
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>\n"
+            '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+            'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">\n'
+            "  <id>https://arxiv.org/api/made-up</id>\n"
+            "  <title>arXiv Query: made up</title>\n"
+            "  <updated>2026-11-23T00:00:00Z</updated>\n"
+            f"  <opensearch:itemsPerPage>{size}</opensearch:itemsPerPage>\n"
+            f"  <opensearch:totalResults>{len(hits)}</opensearch:totalResults>\n"
+            f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n"
+            + "".join(p.entry() for p in served)
+            + "</feed>\n"
+        )
+        return Reply(200, body.encode(), {"Content-Type": "application/atom+xml"})
+
+
+def papers(first: int, count: int, start: datetime, step: timedelta) -> list[Submission]:
+    """`count` papers with ids from 2611.{first} on, submitted from `start` every `step`."""
+    return [Submission(f"2611.{first + n:05d}", (start + n * step).astimezone(UTC)) for n in range(count)]
 
 
 class ArxivServer:

@@ -6,81 +6,18 @@ times, served when `submittedDate:[...]` (to the minute, UTC) includes them, in 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from arxiv_server import ArxivServer, Reply, Request
+from arxiv_server import ArxivServer, Submission, SubmittedWindow, papers
 from arxivwatch.arxiv import announce
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
 from arxivwatch.jobs import open_store, poll
 
 ET = ZoneInfo("America/New_York")
-_WINDOW = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One paper of the made-up arXiv: id, version, first submission (v1) and this version's time."""
-
-    id: str
-    submitted: datetime
-    version: int = 1
-    updated: datetime | None = None
-
-    def entry(self) -> str:
-        stamp = (self.updated or self.submitted).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return (
-            "  <entry>\n"
-            f"    <id>http://arxiv.org/abs/{self.id}v{self.version}</id>\n"
-            f"    <title>Made-up paper {self.id}</title>\n"
-            f"    <updated>{stamp}</updated>\n"
-            f'    <link href="https://arxiv.org/abs/{self.id}v{self.version}" rel="alternate"/>\n'
-            "    <summary>Semi-supervised segmentation of made-up images.</summary>\n"
-            '    <category term="cs.CV" scheme="http://arxiv.org/schemas/atom"/>\n'
-            f"    <published>{self.submitted.strftime('%Y-%m-%dT%H:%M:%SZ')}</published>\n"
-            '    <arxiv:primary_category term="cs.CV"/>\n'
-            "    <author>\n      <name>A. Author</name>\n    </author>\n"
-            "  </entry>\n"
-        )
-
-
-class SubmittedWindow:
-    """Answers export API queries with the papers submitted inside the query's submittedDate window."""
-
-    def __init__(self, papers: list[Submission]) -> None:
-        self.papers = sorted(papers, key=lambda p: p.submitted)
-
-    def __call__(self, request: Request) -> Reply:
-        found = _WINDOW.search(request.param("search_query"))
-        assert found, request.param("search_query")
-        low, high = (datetime.strptime(v, "%Y%m%d%H%M").replace(tzinfo=UTC) for v in found.groups())
-        hits = [p for p in self.papers if low <= p.submitted.replace(second=0) <= high]
-        start = int(request.param("start", "0"))
-        size = int(request.param("max_results", "10"))
-        body = (
-            "<?xml version='1.0' encoding='UTF-8'?>\n"
-            '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
-            'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">\n'
-            "  <id>https://arxiv.org/api/made-up</id>\n"
-            "  <title>arXiv Query: made up</title>\n"
-            "  <updated>2026-11-23T00:00:00Z</updated>\n"
-            f"  <opensearch:itemsPerPage>{size}</opensearch:itemsPerPage>\n"
-            f"  <opensearch:totalResults>{len(hits)}</opensearch:totalResults>\n"
-            f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n"
-            + "".join(p.entry() for p in hits[start : start + size])
-            + "</feed>\n"
-        )
-        return Reply(200, body.encode(), {"Content-Type": "application/atom+xml"})
-
-
-def papers(first: int, count: int, start: datetime, step: timedelta) -> list[Submission]:
-    """`count` papers with ids from 2611.{first} on, submitted from `start` every `step`."""
-    return [Submission(f"2611.{first + n:05d}", (start + n * step).astimezone(UTC)) for n in range(count)]
 
 
 @pytest.fixture

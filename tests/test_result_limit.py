@@ -1,0 +1,189 @@
+"""arXiv's 30,000-result limit: a date range holding more is asked in halved windows, every paper once.
+
+The loopback arXiv is the made-up one of arxiv_server.SubmittedWindow, which, like arXiv, claims
+the true count of a window and serves nothing past its limit. Most tests lower that limit on both
+sides (`result_limit` on the client, `limit` on the server) to keep pages few; one replays the
+reported case at arXiv's real limit through the daemon's catch-up.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from arxiv_server import API_TESTING, ApiPages, ArxivServer, Submission, SubmittedWindow, papers, recorded
+from arxivwatch.arxiv.client import API_RESULT_LIMIT, ArxivClient
+from arxivwatch.clock import FakeClock
+from arxivwatch.config import Config
+from arxivwatch.errors import ArxivQueryError
+from arxivwatch.jobs import open_store, poll
+
+CATS = ["cs.CV", "eess.IV", "cs.LG"]
+LIMIT = 25  # the lowered limit of the fast tests
+NOV = {day: datetime(2026, 11, day, tzinfo=UTC) for day in range(1, 31)}  # NOV[1]: 1 November, 00:00 UTC
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 29, tzinfo=UTC))
+
+
+@pytest.fixture
+def client(arxiv_server: ArxivServer, clock: FakeClock) -> Iterator[ArxivClient]:
+    with ArxivClient(
+        api_url=arxiv_server.api_url,
+        feed_url=arxiv_server.feed_url,
+        contact="lab@example.org",
+        clock=clock,
+        budget=60.0,
+        timeout=5.0,
+        rng=random.Random(7),
+        result_limit=LIMIT,
+    ) as made:
+        yield made
+
+
+def four_days() -> list[Submission]:
+    """60 papers: 20 on 1 November, 20 on the 2nd, 10 on the 3rd, 10 on the 4th."""
+    hour = timedelta(hours=1)
+    return [
+        *papers(1, 20, NOV[1] + timedelta(minutes=7), hour),
+        *papers(21, 20, NOV[2] + timedelta(minutes=30), hour),
+        *papers(41, 10, NOV[3] + timedelta(hours=3), 2 * hour),
+        *papers(51, 10, NOV[4], 2 * hour + timedelta(minutes=1)),
+    ]
+
+
+def test_a_range_over_the_limit_is_halved_until_each_window_fits(
+    arxiv_server: ArxivServer, client: ArxivClient, clock: FakeClock
+) -> None:
+    """60 papers over a limit of 25: 1-4 Nov, then 1-2 Nov, are halved; each paper once, oldest first."""
+    made_up = SubmittedWindow(four_days(), limit=LIMIT)
+    arxiv_server.script("api", made_up)
+    pages: list[int] = []
+
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), page_size=10, on_page=pages.append)
+
+    assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 61)]
+    assert made_up.asked == [
+        ("submittedDate:[202611010000 TO 202611042359]", 0),  # 60: too many, halved
+        ("submittedDate:[202611010000 TO 202611022359]", 0),  # 40: too many, halved
+        ("submittedDate:[202611010000 TO 202611012359]", 0),  # 20: two pages
+        ("submittedDate:[202611010000 TO 202611012359]", 10),
+        ("submittedDate:[202611020000 TO 202611022359]", 0),
+        ("submittedDate:[202611020000 TO 202611022359]", 10),
+        ("submittedDate:[202611030000 TO 202611042359]", 0),  # 20: two pages
+        ("submittedDate:[202611030000 TO 202611042359]", 10),
+    ]
+    assert client.requests == 8
+    assert clock.sleeps == [3.0] * 7  # paced like every request
+    assert pages == [10] * 6  # progress counts the papers kept, not the answers that were too many
+    query = arxiv_server.requests_to("api")[2].param("search_query")
+    assert query == "(cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND submittedDate:[202611010000 TO 202611012359]"
+
+
+def test_a_range_within_the_limit_is_one_window(arxiv_server: ArxivServer, client: ArxivClient) -> None:
+    """At the limit exactly (25 of 25) nothing is halved: one window, paged."""
+    made_up = SubmittedWindow(four_days()[:LIMIT], limit=LIMIT)
+    arxiv_server.script("api", made_up)
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), page_size=10)
+    assert len(found) == LIMIT
+    assert [start for _, start in made_up.asked] == [0, 10, 20]
+    assert {window for window, _ in made_up.asked} == {"submittedDate:[202611010000 TO 202611042359]"}
+
+
+def test_a_paper_on_the_boundary_minute_of_two_halves_comes_once(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """Papers at 23:59 and 00:00 either side of a halving fall in one half each: none lost, none twice."""
+    edge = [
+        *papers(1, 13, NOV[2] - timedelta(minutes=1), timedelta(seconds=4)),  # 1 Nov 23:59:00-23:59:48
+        *papers(14, 13, NOV[2], timedelta(seconds=4)),  # 2 Nov 00:00:00-00:00:48
+    ]
+    made_up = SubmittedWindow(edge, limit=LIMIT)
+    arxiv_server.script("api", made_up)
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 2), page_size=20)
+    assert sorted(p.id for p in found) == [f"2611.{n:05d}" for n in range(1, 27)]
+    assert len(found) == 26
+    assert [window for window, _ in made_up.asked] == [
+        "submittedDate:[202611010000 TO 202611022359]",
+        "submittedDate:[202611010000 TO 202611012359]",
+        "submittedDate:[202611020000 TO 202611022359]",
+    ]
+
+
+def test_a_one_minute_window_over_the_limit_is_the_one_line_error(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """26 papers in one minute cannot be split: halving stops at the minute after 12 requests, one line."""
+    arxiv_server.script("api", SubmittedWindow(papers(1, 26, NOV[1], timedelta(seconds=2)), limit=LIMIT))
+    with pytest.raises(ArxivQueryError) as caught:
+        client.search(CATS, date(2026, 11, 1), date(2026, 11, 1), page_size=10)
+    message = str(caught.value)
+    assert message == (
+        "arXiv has 26 results for (cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND "
+        "submittedDate:[202611010000 TO 202611010000], more than the 25 it will serve, "
+        "in a window of one minute that cannot be split; "
+        "ask for fewer categories, or try later if arXiv's count is wrong"
+    )
+    assert client.requests == 12  # 1440, 720, 360, 180, 90, 45, 23, 12, 6, 3, 2 and 1 minutes
+
+
+def test_halving_stops_at_max_splits(arxiv_server: ArxivServer, client: ArxivClient) -> None:
+    """A server that keeps claiming too many results is asked at most max_splits + 1 times."""
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING), total=LIMIT + 1))
+    with pytest.raises(ArxivQueryError, match="still, after splitting the range 3 times; ask for a shorter"):
+        client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), max_splits=3)
+    assert client.requests == 4
+
+
+def test_a_too_large_answer_at_arxivs_own_limit_fails_the_poll_in_one_line(
+    loopback_config: Config, arxiv_server: ArxivServer
+) -> None:
+    """`poll --since` at arXiv's own limit: a server claiming 30001 for every window fails in one line."""
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING), total=API_RESULT_LIMIT + 1))
+    clock = FakeClock(datetime(2026, 11, 29, tzinfo=UTC))
+    with pytest.raises(ArxivQueryError) as caught:
+        poll.poll(loopback_config, since=date(2026, 11, 2), until=date(2026, 11, 2), clock=clock)
+    assert "\n" not in str(caught.value)
+    floor = "submittedDate:[202611020000 TO 202611020000], more than the 30000 it will serve"
+    assert floor in str(caught.value)
+    assert len(arxiv_server.requests_to("api")) == 12
+    with open_store(loopback_config, clock) as store:
+        last = store.last_poll()
+        assert store.count_papers() == 0
+    assert last is not None and last.outcome == "failed" and "30000" in last.reason
+
+
+@pytest.mark.slow
+def test_a_catch_up_of_more_than_30000_papers_stores_every_one(
+    loopback_config: Config, arxiv_server: ArxivServer
+) -> None:
+    """The reported case: 30,001 papers missed in 2.5 months are caught up in 17 requests, all stored."""
+    last_good = datetime(2026, 9, 2, 5, 30, tzinfo=UTC)  # Wednesday 01:30 ET
+    arxiv_server.script("api", SubmittedWindow([]))
+    poll.poll(loopback_config, since=date(2026, 9, 1), until=date(2026, 9, 1), clock=FakeClock(last_good))
+    now = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)
+    # catch-up window: 31 Aug 00:00 .. 16 Nov 23:59 UTC, halved at 8 Oct 23:59
+    older = papers(1, 15001, datetime(2026, 9, 3, tzinfo=UTC), timedelta(minutes=2))
+    newer = papers(20001, 15000, datetime(2026, 10, 20, tzinfo=UTC), timedelta(minutes=2))
+    made_up = SubmittedWindow([*older, *newer])
+    arxiv_server.script("api", made_up)
+    before = len(arxiv_server.requests_to("api"))
+
+    result = poll.catch_up(loopback_config, clock=FakeClock(now))
+
+    assert result is not None and result.new == 30001
+    assert len(arxiv_server.requests_to("api")) - before == 1 + 8 + 8  # too many; two halves of 8 pages
+    assert made_up.asked[1:3] == [
+        ("submittedDate:[202608310000 TO 202610082359]", 0),
+        ("submittedDate:[202608310000 TO 202610082359]", 2000),
+    ]
+    with sqlite3.connect(loopback_config.db_path) as db:
+        stored = [row[0] for row in db.execute("SELECT id FROM papers")]
+    assert len(stored) == 30001
+    assert set(stored) == {p.id for p in [*older, *newer]}
