@@ -8,9 +8,11 @@ reported case at arXiv's real limit through the daemon's catch-up.
 
 from __future__ import annotations
 
+import logging
 import random
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -161,7 +163,7 @@ def test_a_too_large_answer_at_arxivs_own_limit_fails_the_poll_in_one_line(
 
 @pytest.mark.slow
 def test_a_catch_up_of_more_than_30000_papers_stores_every_one(
-    loopback_config: Config, arxiv_server: ArxivServer
+    loopback_config: Config, arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The reported case: 30,001 papers missed in 2.5 months are caught up in 17 requests, all stored."""
     last_good = datetime(2026, 9, 2, 5, 30, tzinfo=UTC)  # Wednesday 01:30 ET
@@ -175,7 +177,8 @@ def test_a_catch_up_of_more_than_30000_papers_stores_every_one(
     arxiv_server.script("api", made_up)
     before = len(arxiv_server.requests_to("api"))
 
-    result = poll.catch_up(loopback_config, clock=FakeClock(now))
+    with caplog.at_level(logging.DEBUG, logger="arxivwatch"):
+        result = poll.catch_up(loopback_config, clock=FakeClock(now))
 
     assert result is not None and result.new == 30001
     assert len(arxiv_server.requests_to("api")) - before == 1 + 8 + 8  # too many; two halves of 8 pages
@@ -183,7 +186,12 @@ def test_a_catch_up_of_more_than_30000_papers_stores_every_one(
         ("submittedDate:[202608310000 TO 202610082359]", 0),
         ("submittedDate:[202608310000 TO 202610082359]", 2000),
     ]
-    with sqlite3.connect(loopback_config.db_path) as db:
+    with closing(sqlite3.connect(loopback_config.db_path)) as db:
         stored = [row[0] for row in db.execute("SELECT id FROM papers")]
     assert len(stored) == 30001
     assert set(stored) == {p.id for p in [*older, *newer]}
+    messages = [r.getMessage() for r in caplog.records]
+    halving = "arXiv: 30001 results for (cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND submittedDate:"
+    assert f"{halving}[202608310000 TO 202611162359], more than 30000: asking each half" in messages
+    progress = "fetching 2026-08-31 .. 2026-11-16 from the export API: 30001 papers, "
+    assert any(m.startswith(progress) for m in messages), messages[-5:]
