@@ -165,19 +165,22 @@ class SubmittedWindow:
 
     Like arXiv (user manual §3.1.1.2), opensearch:totalResults is the true count, and no result
     at or past `limit` (30000) is served: a window holding more claims more than it will give.
-    Every answered window is logged in `asked` as (window, start).
+    Every answered window is logged in `asked` as (window, start). arXiv documents its filter to
+    the minute; with `exact_ends` the made-up arXiv takes the other reading, comparing each
+    paper's time, seconds included, with the instants `lo`:00 and `hi`:00.
     """
 
-    def __init__(self, papers: list[Submission], *, limit: int = 30000) -> None:
+    def __init__(self, papers: list[Submission], *, limit: int = 30000, exact_ends: bool = False) -> None:
         self.papers = sorted(papers, key=lambda p: p.submitted)
         self.limit = limit
+        self.exact_ends = exact_ends
         self.asked: list[tuple[str, int]] = []
 
     def __call__(self, request: Request) -> Reply:
         found = _WINDOW.search(request.param("search_query"))
         assert found, request.param("search_query")
         low, high = (datetime.strptime(v, "%Y%m%d%H%M").replace(tzinfo=UTC) for v in found.groups())
-        hits = [p for p in self.papers if low <= p.submitted.replace(second=0) <= high]
+        hits = [p for p in self.papers if low <= self._time(p) <= high]
         start = int(request.param("start", "0"))
         size = int(request.param("max_results", "10"))
         self.asked.append((found.group(0), start))
@@ -196,6 +199,9 @@ class SubmittedWindow:
             + "</feed>\n"
         )
         return Reply(200, body.encode(), {"Content-Type": "application/atom+xml"})
+
+    def _time(self, paper: Submission) -> datetime:
+        return paper.submitted if self.exact_ends else paper.submitted.replace(second=0)
 
 
 def papers(first: int, count: int, start: datetime, step: timedelta) -> list[Submission]:

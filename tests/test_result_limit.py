@@ -76,10 +76,10 @@ def test_a_range_over_the_limit_is_halved_until_each_window_fits(
         ("submittedDate:[202611010000 TO 202611022359]", 0),  # 40: too many, halved
         ("submittedDate:[202611010000 TO 202611012359]", 0),  # 20: two pages
         ("submittedDate:[202611010000 TO 202611012359]", 10),
-        ("submittedDate:[202611020000 TO 202611022359]", 0),
-        ("submittedDate:[202611020000 TO 202611022359]", 10),
-        ("submittedDate:[202611030000 TO 202611042359]", 0),  # 20: two pages
-        ("submittedDate:[202611030000 TO 202611042359]", 10),
+        ("submittedDate:[202611012359 TO 202611022359]", 0),  # halves share their middle minute
+        ("submittedDate:[202611012359 TO 202611022359]", 10),
+        ("submittedDate:[202611022359 TO 202611042359]", 0),  # 20: two pages
+        ("submittedDate:[202611022359 TO 202611042359]", 10),
     ]
     assert client.requests == 8
     assert clock.sleeps == [3.0] * 7  # paced like every request
@@ -98,41 +98,42 @@ def test_a_range_within_the_limit_is_one_window(arxiv_server: ArxivServer, clien
     assert {window for window, _ in made_up.asked} == {"submittedDate:[202611010000 TO 202611042359]"}
 
 
-def test_a_paper_on_the_boundary_minute_of_two_halves_comes_once(
-    arxiv_server: ArxivServer, client: ArxivClient
+@pytest.mark.parametrize("exact_ends", [False, True])
+def test_papers_of_the_minute_two_halves_share_come_once(
+    arxiv_server: ArxivServer, client: ArxivClient, exact_ends: bool
 ) -> None:
-    """Papers at 23:59 and 00:00 either side of a halving fall in one half each: none lost, none twice."""
+    """Papers of 23:59, the minute both halves of 1-2 Nov ask for, come once, whichever reading of its end."""
     edge = [
-        *papers(1, 13, NOV[2] - timedelta(minutes=1), timedelta(seconds=4)),  # 1 Nov 23:59:00-23:59:48
-        *papers(14, 13, NOV[2], timedelta(seconds=4)),  # 2 Nov 00:00:00-00:00:48
+        *papers(1, 6, NOV[1] + timedelta(hours=10), timedelta(minutes=5)),  # 1 Nov 10:00-10:25
+        *papers(7, 10, NOV[2] - timedelta(minutes=1), timedelta(seconds=5)),  # 1 Nov 23:59:00-23:59:45
+        *papers(17, 10, NOV[2], timedelta(seconds=5)),  # 2 Nov 00:00:00-00:00:45
     ]
-    made_up = SubmittedWindow(edge, limit=LIMIT)
+    made_up = SubmittedWindow(edge, limit=LIMIT, exact_ends=exact_ends)
     arxiv_server.script("api", made_up)
     found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 2), page_size=20)
-    assert sorted(p.id for p in found) == [f"2611.{n:05d}" for n in range(1, 27)]
-    assert len(found) == 26
-    assert [window for window, _ in made_up.asked] == [
-        "submittedDate:[202611010000 TO 202611022359]",
-        "submittedDate:[202611010000 TO 202611012359]",
-        "submittedDate:[202611020000 TO 202611022359]",
+    assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 27)]
+    assert made_up.asked == [
+        ("submittedDate:[202611010000 TO 202611022359]", 0),  # 26: too many
+        ("submittedDate:[202611010000 TO 202611012359]", 0),  # 16 (7 with exact ends)
+        ("submittedDate:[202611012359 TO 202611022359]", 0),  # 20, some of them seen already
     ]
 
 
-def test_a_one_minute_window_over_the_limit_is_the_one_line_error(
+def test_a_two_minute_window_over_the_limit_is_the_one_line_error(
     arxiv_server: ArxivServer, client: ArxivClient
 ) -> None:
-    """26 papers in one minute cannot be split: halving stops at the minute after 12 requests, one line."""
+    """26 papers in one minute cannot be split: halving stops at two minutes after 11 requests, one line."""
     arxiv_server.script("api", SubmittedWindow(papers(1, 26, NOV[1], timedelta(seconds=2)), limit=LIMIT))
     with pytest.raises(ArxivQueryError) as caught:
         client.search(CATS, date(2026, 11, 1), date(2026, 11, 1), page_size=10)
     message = str(caught.value)
     assert message == (
         "arXiv has 26 results for (cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND "
-        "submittedDate:[202611010000 TO 202611010000], more than the 25 it will serve, "
-        "in a window of one minute that cannot be split; "
+        "submittedDate:[202611010000 TO 202611010001], more than the 25 it will serve, "
+        "in a window too short to split; "
         "ask for fewer categories, or try later if arXiv's count is wrong"
     )
-    assert client.requests == 12  # 1440, 720, 360, 180, 90, 45, 23, 12, 6, 3, 2 and 1 minutes
+    assert client.requests == 11  # windows from 00:00 to 23:59, 11:59, 05:59, 02:59, 01:29, 00:44, ... 00:01
 
 
 def test_halving_stops_at_max_splits(arxiv_server: ArxivServer, client: ArxivClient) -> None:
@@ -152,9 +153,9 @@ def test_a_too_large_answer_at_arxivs_own_limit_fails_the_poll_in_one_line(
     with pytest.raises(ArxivQueryError) as caught:
         poll.poll(loopback_config, since=date(2026, 11, 2), until=date(2026, 11, 2), clock=clock)
     assert "\n" not in str(caught.value)
-    floor = "submittedDate:[202611020000 TO 202611020000], more than the 30000 it will serve"
+    floor = "submittedDate:[202611020000 TO 202611020001], more than the 30000 it will serve"
     assert floor in str(caught.value)
-    assert len(arxiv_server.requests_to("api")) == 12
+    assert len(arxiv_server.requests_to("api")) == 11
     with open_store(loopback_config, clock) as store:
         last = store.last_poll()
         assert store.count_papers() == 0

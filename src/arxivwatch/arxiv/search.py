@@ -5,13 +5,15 @@ arXiv serves at most API_RESULT_LIMIT (30,000) results for one query, however it
 range is asked as `submittedDate` windows: a window whose answer says it holds more than the
 limit is halved, and the halves are asked in turn, halved again if need be, until each fits.
 
-This is exact because of arXiv's query semantics (user manual §5.1): `submittedDate:[lo TO hi]`
-includes both ends, to the minute, in GMT, and every paper has one first-submission time. The
-halves [lo, mid] and [mid + 1 min, hi] are disjoint and together cover the window, so every
-paper of the range is in exactly one window; asking the older half first keeps the papers
-oldest first. A paper seen twice (pages shift when arXiv adds papers mid-way) is kept once.
+Nothing falls between two halves, whatever arXiv does with seconds: its filter
+`submittedDate:[lo TO hi]` is documented to the minute, in GMT (user manual §5.1), but papers
+carry seconds, and third-party reports differ on whether `hi` covers its whole minute. So the
+halves of [lo, hi] are [lo, mid] and [mid, hi]: they share the minute `mid`, and every paper of
+the window is in one of them under any reading. The few papers of that minute come twice and are
+kept once, as is any paper seen twice because pages shifted when arXiv added papers mid-way. The
+older half is asked first, so the papers still come oldest first.
 
-Bounded: a one-minute window cannot be halved, and one search halves at most `max_splits`
+Bounded: a window of two minutes cannot be halved, and one search halves at most `max_splits`
 windows; past either it fails with the one-line ArxivQueryError a too-large range always gave.
 Each halving costs the one request whose answer showed the window too large; every request
 goes through the client, so it is paced and retried like any other.
@@ -58,13 +60,13 @@ class Window:
         return f"submittedDate:[{self.first:%Y%m%d%H%M} TO {self.last:%Y%m%d%H%M}]"
 
     def halves(self) -> tuple[Window, Window] | None:
-        """The older and the newer half (the older one a minute longer if the count is odd);
-        None for a one-minute window, the floor: arXiv's filter cannot be finer."""
+        """The older and the newer half, sharing their middle minute (see the module's docstring);
+        None for a window of two minutes or less, the floor: each half would be the window itself."""
         minutes = (self.last - self.first) // MINUTE
-        if minutes < 1:
+        if minutes < 2:
             return None
         middle = self.first + (minutes // 2) * MINUTE
-        return Window(self.first, middle), Window(middle + MINUTE, self.last)
+        return Window(self.first, middle), Window(middle, self.last)
 
 
 class _TooMany(Exception):
@@ -94,8 +96,8 @@ class RangeSearch:
     def run(self, whole: Window) -> list[Paper]:
         """Every paper first submitted in `whole` in any of the categories, oldest first, once each.
 
-        Raises ArxivQueryError when a window arXiv says is too large cannot be halved (one
-        minute, or `max_splits` halvings done), and whatever the client raises.
+        Raises ArxivQueryError when a window arXiv says is too large cannot be halved (two
+        minutes, or `max_splits` halvings done), and whatever the client raises.
         """
         seen: dict[str, Paper] = {}
         for paper in self._windows(whole):
@@ -120,7 +122,7 @@ class RangeSearch:
         halves = window.halves()
         if halves is None:
             raise ArxivQueryError(
-                f"{too_many}, in a window of one minute that cannot be split",
+                f"{too_many}, in a window too short to split",
                 hint="ask for fewer categories, or try later if arXiv's count is wrong",
             )
         if splits >= self.max_splits:
