@@ -148,6 +148,10 @@ def test_a_failed_file_digest_without_a_folder_is_flagged_and_retried_by_the_pla
         "unhealthy: the file digest day:2026-06-10:file is still pending since 2026-06-10 08:00 UTC "
         "(its delivery failed; `arxivwatch digest` retries it)",
     )
+    report = io.StringIO()
+    with pytest.raises(DeliveryError):  # the plain run retries it, and fails as any channel does
+        digest.digest(cfg, clock=clock, out=io.StringIO(), report=report)
+    assert report.getvalue().startswith("file: failed, left pending: ")
     cfg.digest_folder.unlink()
     report = io.StringIO()
     results = digest.digest(cfg, clock=clock, out=io.StringIO(), report=report)
