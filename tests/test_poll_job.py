@@ -100,6 +100,7 @@ def test_status_after_a_304_still_names_the_latest_announcement(
 
 def test_status_before_any_poll_says_how_to_poll(cfg: Config) -> None:
     """A store never polled is unhealthy, and the reason names the command that polls."""
+    open_store(cfg, FakeClock(NOW)).close()  # the store exists (without one, status says that instead)
     report = status.collect(cfg, FakeClock(NOW))
     assert report["latest_announcement"] is None
     assert report["problem"].startswith("never polled")

@@ -139,8 +139,11 @@ def _cmd_lists_show(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     """Show the last poll and its outcome, papers stored, model age and quality,
-    digests per channel and the next scheduled runs. --json for scripts; --check
-    exits 1 when the last poll failed or is overdue."""
+    digests per channel and the next scheduled runs (where no database exists yet, one
+    line saying so: nothing is created). --json for scripts; --check exits 1 when
+    unhealthy: no database or never polled, the last poll failed or is overdue, no model
+    loads, the last digest failed, a digest is left pending (its delivery failed, its run
+    died, or its channel is turned off), or the feed is stuck."""
     from arxivwatch.jobs import status
 
     return status.status(_config(args), as_json=args.json, check=args.check)
@@ -280,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 when the last poll failed or is older than the schedule allows",
+        help="exit 1 when unhealthy (polling, the model, a failed or left-pending digest, a stuck feed)",
     )
     return parser
 

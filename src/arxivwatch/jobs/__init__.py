@@ -3,7 +3,7 @@
 Each job is a plain function taking the Config (and a Clock where time matters), so the
 CLI and the scheduler stay thin and tests call jobs directly. Split by job, never by layer:
 `learn` (lists, train, score, demo), `scoring` (stored papers), `poll`, `digest` (and `send`,
-its delivery half), `retention` (prune), `status`.
+its delivery half), `retention` (prune), `status` (and `health`, its checks).
 """
 
 from __future__ import annotations

@@ -43,7 +43,15 @@ log = logging.getLogger("arxivwatch.digest")
 
 CHANNELS = ("email", "slack", "file", "stdout")
 SEND_LOCK_MARGIN = 60.0  # seconds a run waits for another's sends beyond its longest reply and Retry-After
-__all__ = ["CHANNELS", "DigestResult", "digest", "enabled_channels", "offers_since", "resend_pending"]
+__all__ = [
+    "CHANNELS",
+    "DigestResult",
+    "digest",
+    "enabled_channels",
+    "offers_since",
+    "resend_pending",
+    "retried_channels",
+]
 
 
 def enabled_channels(config: Config) -> list[str]:
@@ -52,6 +60,16 @@ def enabled_channels(config: Config) -> list[str]:
     if config.digest.folder:
         channels.append("file")
     return channels or ["stdout"]
+
+
+def retried_channels(config: Config) -> list[str]:
+    """The channels whose pending digests are sent by a run without --channel and by the
+    daemon's start-up resend: the enabled ones, and file always, since it needs no setting
+    (without `[digest] folder` it writes to the `digests` folder beside the database, as
+    `--channel file` did when it recorded them). Email or Slack turned off keeps its pending
+    digests until it is turned on again (`status --check` says so)."""
+    channels = [c for c in enabled_channels(config) if c != "stdout"]
+    return channels if "file" in channels else [*channels, "file"]
 
 
 def check_channels(config: Config, channels: Sequence[str]) -> None:
@@ -83,6 +101,10 @@ def digest(
 ) -> list[DigestResult]:
     """Send each channel its pending digests, then its digest for `day`; one result each.
 
+    Without `channels` (every enabled one), the pending digests of the other channels that
+    have some are handled too: a file digest is sent (`retried_channels`), and a channel turned
+    off gets one result saying its digests wait, status "pending (not enabled)".
+
     `day` names the digest (default: today in the schedule's time zone); the daemon
     passes the day the digest fell due. `out` takes the stdout channel's digest; each
     result's line is written to `report` as it happens (to stderr for the stdout channel).
@@ -102,15 +124,17 @@ def digest(
     results: list[DigestResult] = []
     failures: list[ArxivwatchError] = []
     budget = WaitBudget(config.slack.max_wait)  # one run's Slack waits, all digests together
+    named = bool(channels)
     channels = channels or enabled_channels(config)
     with open_store(config, clock) as store, _sending(config, store, dry_run):
         since = _scoring_since(config, store, channels, clock.now())
         score_new(store, model, since, model_file=config.model_path)
         note = failed_poll_note(store)
-        for channel in channels:
+        others = [] if named or dry_run else _others_pending(store, channels)
+        for channel in [*channels, *others]:
             run = _Run(config, store, model, clock, period, start, end, budget, log_sent=report is None)
             try:
-                done = run.channel(channel, dry_run, out)
+                done = run.channel(channel, dry_run, out) if channel in channels else run.leftover(channel)
             except DeliveryError as e:
                 key = digest_key(period, start, channel)
                 said = str(e).removeprefix(f"{channel}: ")  # errors often name their channel already
@@ -144,8 +168,9 @@ def failed_poll_note(store: Store) -> str:
 
 def resend_pending(config: Config, *, clock: Clock | None = None) -> list[DigestResult]:
     """Send the digests left pending by a crash or a refused send, exactly as recorded
-    (the daemon calls this on start), on the channels the configuration enables: a channel
-    turned off keeps its pending digests until it is turned on again. Raises the first
+    (the daemon calls this on start), on the channels the configuration enables and file
+    (`retried_channels`): email or Slack turned off keeps its pending digests until it is
+    turned on again. Raises the first
     failure; later ones stay pending. Once it has sent every pending digest of the enabled
     channels, the digest heartbeat says so: the failure that left them pending is over
     (`status --check` is healthy again without waiting for the next scheduled digest)."""
@@ -153,11 +178,11 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     results = []
     budget = WaitBudget(config.slack.max_wait)
     with open_store(config, clock) as store, _sending(config, store, dry_run=False):
-        enabled = enabled_channels(config)
-        for record in [r for r in store.pending_digests() if r.channel in enabled]:
+        retried = retried_channels(config)
+        for record in [r for r in store.pending_digests() if r.channel in retried]:
             record = _frozen(config, store, record)
             results.append(deliver(config, store, record, clock, budget))
-        if results and not any(r.channel in enabled for r in store.pending_digests()):
+        if results and not any(r.channel in retried for r in store.pending_digests()):
             store.beat("digest", True, "; ".join(f"resent {r.line}" for r in results))
     return results
 
@@ -175,6 +200,12 @@ def offers_since(store: Store, channel: str, now: datetime, horizon_days: int) -
     if last is not None and (last.sent_at is None or last.sent_at >= since):
         since = min(since, last.created_at)
     return since
+
+
+def _others_pending(store: Store, channels: Sequence[str]) -> list[str]:
+    """The channels outside `channels` with pending digests in the ledger, in CHANNELS order."""
+    pending = {record.channel for record in store.pending_digests()}
+    return [c for c in CHANNELS if c in pending and c not in channels]
 
 
 def _scoring_since(config: Config, store: Store, channels: Sequence[str], now: datetime) -> datetime:
@@ -264,6 +295,24 @@ class _Run:
             line = f"{channel}: recorded by another run for {self._named()}"
             return [*results, DigestResult(key, channel, "already sent", 0, line=line)]
         return [*results, self._deliver(frozen)]
+
+    def leftover(self, channel: str) -> list[DigestResult]:
+        """The pending digests of a channel this run builds no digest for: sent when the run
+        may send them (`retried_channels`: file), else one result naming them and what turns
+        the channel on (logged as a warning unless the caller prints the lines)."""
+        pending = self.store.pending_digests(channel)
+        if not pending:
+            return []
+        if channel in retried_channels(self.config):
+            return [self._deliver(_frozen(self.config, self.store, r)) for r in pending]
+        keys = ", ".join(r.key for r in pending)
+        line = (
+            f"{channel}: not sent, {channel} is not enabled, pending: {keys}"
+            f" (set [{channel}] enabled = true to send them)"
+        )
+        if self.log_sent:
+            log.warning("%s", line)
+        return [DigestResult(pending[0].key, channel, "pending (not enabled)", 0, line=line)]
 
     def build(self, channel: str) -> tuple[Digest, list[tuple[str, int]]]:
         """The channel's digest from its candidates, and the (id, version) of every paper it offers.

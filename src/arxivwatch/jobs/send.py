@@ -42,6 +42,7 @@ class DigestResult:
     key: str
     channel: str
     status: str  # "sent" | "already sent" | "skipped (empty)" | "dry run" | "printed" | "failed"
+    # | "pending (not enabled)"
     papers: int
     detail: str = ""
     line: str = ""

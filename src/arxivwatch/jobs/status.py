@@ -5,33 +5,44 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import ModelError
 from arxivwatch.jobs import load_model, open_store
+from arxivwatch.jobs.health import (
+    GRACE,
+    check_problem,
+    cron,
+    digest_problem,
+    model_problem,
+    no_database,
+    pending_problem,
+    stale_feed,
+)
 
 if TYPE_CHECKING:
     from arxivwatch.config import Config
-    from arxivwatch.schedule import Cron
     from arxivwatch.store import DigestRecord, Store
 
-GRACE = timedelta(hours=2)  # a poll may run this late (retries, catch-up) before it counts as overdue
-ARXIV_ZONE = ZoneInfo("America/New_York")  # the feed's dates are arXiv's business days there
+__all__ = ["GRACE", "check_problem", "collect", "stale_feed", "status"]
 
 
 def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
-    """Everything `status` shows, as plain JSON-ready values."""
+    """Everything `status` shows, as plain JSON-ready values; "exists" says whether the
+    database file does (a path without one is reported, unhealthy, and nothing is created)."""
     clock = clock or SystemClock()
     now = clock.now()
+    if not config.db_path.exists():
+        return _without_database(config, now)
     with open_store(config, clock) as store:
         last = store.last_poll()
         pending = store.pending_digests()
         latest = store.last_digests()
         report: dict[str, Any] = {
             "database": str(config.db_path),
+            "exists": True,
             "papers_stored": store.count_papers(),
             "last_poll": None
             if last is None
@@ -69,14 +80,32 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
         check_problem(
             config, last_at=last.at if last else None, outcome=last.outcome if last else None, now=now
         )
-        or _model_problem(report["model"])
-        or _digest_problem(report["heartbeats"])
-        or _pending_problem(config, pending, report["heartbeats"])
+        or model_problem(report["model"])
+        or digest_problem(report["heartbeats"])
+        or pending_problem(config, pending, report["heartbeats"], now)
         or (stale_feed(*announcement) if announcement else None)
     )
     report["healthy"] = problem is None
     report["problem"] = problem
     return report
+
+
+def _without_database(config: Config, now: datetime) -> dict[str, Any]:
+    """The report for a path with no database yet: every key, nothing stored, unhealthy."""
+    return {
+        "database": str(config.db_path),
+        "exists": False,
+        "papers_stored": 0,
+        "last_poll": None,
+        "digests": [],
+        "channels": {},
+        "heartbeats": {},
+        "latest_announcement": None,
+        "model": _model(config),
+        "next_runs": {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")},
+        "healthy": False,
+        "problem": no_database(config.db_path),
+    }
 
 
 def status(
@@ -87,8 +116,10 @@ def status(
     clock: Clock | None = None,
     out: IO[str] | None = None,
 ) -> int:
-    """Print the status; with check, return 1 when unhealthy: the last poll failed or is overdue,
-    no model loads, the last digest failed, or the feed is stuck on an old announcement."""
+    """Print the status (one line when there is no database yet: nothing is created); with
+    check, return 1 when unhealthy: no database or never polled, the last poll failed or is
+    overdue, no model loads, the last digest failed, a digest is pending with no run on its way
+    to send it (`health.pending_problem`), or the feed is stuck on an old announcement."""
     out = out or sys.stdout
     report = collect(config, clock)
     if as_json:
@@ -146,76 +177,6 @@ def _channels(
     return report
 
 
-def check_problem(
-    config: Config, *, last_at: datetime | None, outcome: str | None, now: datetime
-) -> str | None:
-    """Why the poller looks unhealthy, or None."""
-    if last_at is None:
-        return "never polled (run `arxivwatch poll`, or start the daemon, `arxivwatch run`)"
-    if outcome == "failed":
-        return "the last poll failed"
-    due = _previous(config, "poll", now - GRACE)
-    if due is not None and last_at < due:
-        return (
-            f"the last poll ({last_at:%Y-%m-%d %H:%M} UTC) is older than the poll due at {due:%Y-%m-%d %H:%M}"
-        )
-    return None
-
-
-def _model_problem(model: dict[str, Any]) -> str | None:
-    """No model loads: every digest would fail."""
-    return f"no model can be loaded ({model['error']})" if "error" in model else None
-
-
-def _digest_problem(heartbeats: dict[str, dict[str, Any]]) -> str | None:
-    """The last digest attempt failed (its heartbeat says so)."""
-    beat = heartbeats.get("digest")
-    if beat is None or beat["ok"]:
-        return None
-    return f"the last digest ({beat['at']}) failed: {beat['detail']}"
-
-
-def _pending_problem(
-    config: Config, pending: Sequence[DigestRecord], heartbeats: dict[str, dict[str, Any]]
-) -> str | None:
-    """A digest of an enabled channel still pending after a later digest run ended: its delivery
-    failed, whatever that later run (another channel's, say) did."""
-    from arxivwatch.jobs.digest import enabled_channels
-
-    beat = heartbeats.get("digest")
-    if beat is None:
-        return None
-    ended = datetime.fromisoformat(beat["at"])
-    enabled = enabled_channels(config)
-    stuck = [d for d in pending if d.channel in enabled and d.created_at < ended]
-    if not stuck:
-        return None
-    first = min(stuck, key=lambda d: d.created_at)
-    return (
-        f"the {first.channel} digest {first.key} is still pending since "
-        f"{first.created_at:%Y-%m-%d %H:%M} UTC (its delivery failed; `arxivwatch digest` retries it)"
-    )
-
-
-def stale_feed(announced: date, polled_at: datetime) -> str | None:
-    """The feed still served the announcement of `announced` when polled on a later arXiv day
-    than the next one expected (arXiv announces Monday to Friday, US Eastern dates).
-
-    A holiday without an announcement can flag one day falsely; a stuck feed is flagged
-    from the first poll after the day it should have moved on.
-    """
-    expected = announced + timedelta(days=1)
-    while expected.weekday() >= 5:
-        expected += timedelta(days=1)
-    polled_on = polled_at.astimezone(ARXIV_ZONE).date()
-    if polled_on <= expected:
-        return None
-    return (
-        f"the feed still served the announcement of {announced} when polled on {polled_on}; "
-        f"the next was due on {expected}"
-    )
-
-
 def _model(config: Config) -> dict[str, Any]:
     from arxivwatch.model import describe
 
@@ -226,19 +187,8 @@ def _model(config: Config) -> dict[str, Any]:
     return {"path": str(config.model_path), **describe(model)}
 
 
-def _cron(config: Config, job: str) -> Cron:
-    from arxivwatch.schedule import cron
-
-    return cron(getattr(config.schedule, job), config.schedule.timezone)
-
-
 def _next(config: Config, job: str, now: datetime) -> datetime | None:
-    return _cron(config, job).next_after(now)
-
-
-def _previous(config: Config, job: str, before: datetime) -> datetime | None:
-    """The latest fire time at or before `before`."""
-    return _cron(config, job).previous(before)
+    return cron(config, job).next_after(now)
 
 
 def _seconds(stamp: str) -> str:
@@ -250,6 +200,9 @@ def _seconds(stamp: str) -> str:
 
 
 def _print(report: dict[str, Any], out: IO[str]) -> None:
+    if not report["exists"]:
+        out.write(f"{report['problem']}\n")
+        return
     last = report["last_poll"]
     lines = [f"database: {report['database']} ({report['papers_stored']} papers)"]
     if last:
