@@ -8,7 +8,8 @@ inlined (css-inline) so the table layout survives Gmail and Outlook; a block mar
 Python, because Slack's limits (50 blocks a message, 3,000 characters a text field,
 150 a header) are easier to keep in code than in a template.
 
-Titles and author names have their TeX turned into Unicode (arxivwatch.titles).
+Titles, author names and the abstract's lead have their TeX turned into Unicode
+(arxivwatch.titles).
 Untrusted text (titles, authors, abstracts, reasons) is escaped for each format:
 autoescape in HTML, `&`, `<`, `>` (and `|` in link labels) in Slack mrkdwn, and the
 characters that make links, HTML or code in markdown. Links are only ever http(s).
@@ -292,8 +293,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def lead(abstract: str) -> str:
-    """The first sentences of an abstract, cut at a word near LEAD_CHARS."""
-    sentences = _SENTENCE_END.split(clean(abstract))
+    """The first sentences of an abstract, its TeX as Unicode, cut at a word near LEAD_CHARS.
+
+    Only the first 3 * LEAD_CHARS characters are converted (TeX rarely triples the length).
+    """
+    sentences = _SENTENCE_END.split(clean(unicode_text(abstract[: 3 * LEAD_CHARS])))
     text = " ".join(sentences[:LEAD_SENTENCES])
     if len(text) <= LEAD_CHARS:
         return text
