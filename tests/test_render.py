@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from arxivwatch import digest, render
+from arxivwatch import digest, render, slackblocks
 from arxivwatch.models import Digest, DigestSection, Message, Paper
 from digest_samples import (
     PAPERS,
@@ -29,6 +29,7 @@ from digest_samples import (
     sample_digest,
 )
 from digest_samples import paper as make_paper
+from slack_emulator import links, mrkdwn_texts, shown_text
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("ARXIVWATCH_REGEN_GOLDEN") == "1"
@@ -98,15 +99,14 @@ def test_html_escapes_untrusted_text() -> None:
     assert "https://arxiv.org/abs/2411.66666" in hrefs
 
 
-def test_slack_mrkdwn_escapes_untrusted_text() -> None:
-    """`<!channel>`, `&` and a `|` in a title cannot mention, link or end a link in Slack."""
+def test_slack_shows_untrusted_text_verbatim_outside_mrkdwn() -> None:
+    """`<!channel>`, `&`, `|` and `<b>` in a title are a link's literal text, in no mrkdwn object."""
     blocks = [b for p in render.render(_evil_digest()).slack for b in p["blocks"]]  # type: ignore[attr-defined]
-    text = json.dumps(blocks)
-    assert "<!channel>" not in text and "<script>" not in text
-    assert "&lt;!channel&gt;" in text and "&amp;" in text
-    paper_block = next(b["text"]["text"] for b in blocks if "2411.66666" in json.dumps(b))
-    link = paper_block.split("*")[1]
-    assert link.startswith("<https://arxiv.org/abs/2411.66666|") and link.count("|") == 1
+    mrkdwn = "\n".join(mrkdwn_texts({"blocks": blocks}))
+    assert "channel" not in mrkdwn and "script" not in mrkdwn and "img" not in mrkdwn
+    paper_block = next(b for b in blocks if "2411.66666" in json.dumps(b))
+    assert links(paper_block)[0] == ("https://arxiv.org/abs/2411.66666", EVIL_TITLE)
+    assert EVIL_AUTHOR in shown_text(paper_block) and "why: <b>x</b>" in shown_text(paper_block)
 
 
 def test_markdown_escapes_untrusted_text() -> None:
@@ -229,7 +229,7 @@ def test_large_digest_is_split_into_slack_messages_in_order() -> None:
         "arxivwatch: 60 papers, 22\u201328 Nov 2024 (1/2)",
         "arxivwatch: 60 papers, 22\u201328 Nov 2024 (2/2)",
     ]
-    texts = [b["text"]["text"] for p in payloads for b in p["blocks"] if b["type"] == "section"]  # type: ignore[attr-defined, index]
+    texts = [shown_text(b) for p in payloads for b in p["blocks"] if b["type"] == "rich_text"]  # type: ignore[attr-defined]
     ranks = [int(t.split(".")[0]) for t in texts if t[0].isdigit()]
     assert ranks == list(range(1, 61))
 
@@ -247,8 +247,8 @@ def test_slack_split_keeps_a_profile_heading_with_its_first_paper() -> None:
     first_blocks = payloads[0]["blocks"]
     assert len(first_blocks) == 2 + 3 + 43  # type: ignore[arg-type]
     second = payloads[1]["blocks"]
-    assert [b["type"] for b in second[:3]] == ["divider", "section", "section"]  # type: ignore[index]
-    assert second[1]["text"]["text"].startswith("*Other*")  # type: ignore[index]
+    assert [b["type"] for b in second[:3]] == ["divider", "rich_text", "rich_text"]  # type: ignore[index]
+    assert shown_text(second[1]) == "Other (16 papers)"  # type: ignore[index]
 
 
 def test_slack_text_fields_stay_within_limits() -> None:
@@ -258,11 +258,11 @@ def test_slack_text_fields_stay_within_limits() -> None:
                                                 paper_id=huge.id, reasons=("r" * 5000,))}}  # fmt: skip
     d = digest.select([huge], scores, PROFILES, THRESHOLDS, period="day", start=TODAY,
                       end=TODAY, channel="slack")  # fmt: skip
-    for payload in render.render(d).slack:
-        for block in payload["blocks"]:  # type: ignore[attr-defined]
-            if "text" in block:
-                limit = 150 if block["type"] == "header" else 3000
-                assert len(block["text"]["text"]) <= limit
+    blocks = [b for payload in render.render(d).slack for b in payload["blocks"]]  # type: ignore[attr-defined]
+    assert any(b["type"] == "rich_text" for b in blocks)
+    for block in blocks:
+        limit = 150 if block["type"] == "header" else 3000
+        assert slackblocks.text_length(block) <= limit
 
 
 def test_reasons_group_terms_and_label_the_nearest_paper() -> None:
