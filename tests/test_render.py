@@ -11,13 +11,14 @@ import os
 import re
 from dataclasses import replace
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
 from arxivwatch import digest, render, slackblocks
-from arxivwatch.models import Digest, DigestSection, Message, Paper
+from arxivwatch.models import Digest, DigestSection, Message, Paper, Profile, Score
 from digest_samples import (
     PAPERS,
     PROFILES,
@@ -354,3 +355,55 @@ def test_tex_in_titles_and_authors_is_rendered_as_unicode() -> None:
             "&#39;", "'"
         )
         assert "\\`o" not in text and "{\\aa}" not in text
+
+
+def _every_format_as_text(message: Message) -> dict[str, str]:
+    """What a reader sees in each format: HTML without tags, Slack blocks as shown."""
+    html = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", message.html)))
+    blocks = [b for p in message.slack for b in p["blocks"]]  # type: ignore[attr-defined]
+    slack = "\n".join(shown_text(b) for b in blocks)
+    return {"text": message.text, "html": html, "markdown": message.markdown, "slack": slack}
+
+
+@pytest.mark.parametrize("other_has_a_section", [True, False])
+def test_a_badge_says_the_paper_also_matches_without_implying_it_is_listed(other_has_a_section: bool) -> None:
+    """A badge reads "also matches: <profile> <score>" in every format, whether or not that
+    profile's section is shown (a paper is listed once, under its best profile)."""
+    profiles = (Profile("a", "Alpha topic"), Profile("b", "Beta topic", top_n=1))
+    listed = make_paper("2411.00001", "Listed under alpha")
+    papers = [listed]
+    scores = {listed.id: {"a": Score(listed.id, "a", 0.9), "b": Score(listed.id, "b", 0.8)}}
+    if other_has_a_section:
+        beta = make_paper("2411.00002", "Listed under beta")
+        papers.append(beta)
+        scores[beta.id] = {"b": Score(beta.id, "b", 0.95)}
+    d = digest.select(papers, scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="x")
+    assert [s.profile.name for s in d.sections if s.items] == (["a", "b"] if other_has_a_section else ["a"])
+    message = render.render(d)
+    for name, shown in _every_format_as_text(message).items():
+        assert "also matches: Beta topic 0.80" in shown.replace(" | ", " · "), name
+        assert "also Beta" not in shown and "also: " not in shown, name
+    assert len(re.findall(r"href=", message.html)) == 3 * d.count  # title, abs and pdf: badges link nowhere
+
+
+def test_tex_in_titles_and_abstracts_reads_as_text_in_every_format() -> None:
+    """Dollar amounts, \\href, \\cite and ties read as text in every format (the abstract's lead
+    in those that show it); \\href makes no link."""
+    tex = make_paper(
+        "2411.88888",
+        "Serving at $5 and $10: see \\href{https://evil.example/x}{our page}",
+        authors=("Dr.~Ann Lee",),
+        abstract="As in \\cite{smith2020}, we cut cost by 50\\% for Fig.~3. More text follows.",
+    )
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=tex),)),))
+    message = render.render(d)
+    for name, shown in _every_format_as_text(message).items():
+        shown = shown.replace("\\", "")  # markdown's escapes
+        assert "Serving at $5 and $10: see our page" in shown, name
+        assert "Dr. Ann Lee" in shown, name
+        lead = "As in [smith2020], we cut cost by 50% for Fig. 3."
+        assert name == "slack" or lead in shown, name  # Slack shows no abstract
+    everything = message.html + message.text + message.markdown + json.dumps(message.slack)
+    assert "evil.example" not in everything and "\\href" not in everything and "\\cite" not in everything
