@@ -407,3 +407,25 @@ def test_tex_in_titles_and_abstracts_reads_as_text_in_every_format() -> None:
         assert name == "slack" or lead in shown, name  # Slack shows no abstract
     everything = message.html + message.text + message.markdown + json.dumps(message.slack)
     assert "evil.example" not in everything and "\\href" not in everything and "\\cite" not in everything
+
+
+def test_markdown_line_starts_in_untrusted_text_stay_text() -> None:
+    """An author, abstract or description starting "# ", "- " or "1. " makes no markdown heading or list."""
+    hostile = make_paper("2411.99999", "# Title", authors=("# Hash Name",), abstract="- A list abstract.")
+    base = sample_digest()
+    first = base.sections[0]
+    profile = replace(first.profile, description="1. A numbered description")
+    d = replace(
+        base, sections=(replace(first, profile=profile, items=(replace(first.items[0], paper=hostile),)),)
+    )
+    md = render.render(d).markdown
+    tokens = MarkdownIt("commonmark").parse(md)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == [
+        "h1",
+        "h2",
+    ]  # the digest's and the profile's
+    assert [t.type for t in tokens if t.type.endswith("list_open")] == ["ordered_list_open"]  # the ranking
+    text = " ".join(t.content for t in tokens if t.type == "inline")
+    assert (
+        "\\# Hash Name" in text and "\\- A list abstract." in text and "1\\. A numbered description" in text
+    )

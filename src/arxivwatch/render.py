@@ -312,11 +312,14 @@ def safe_url(url: str, fallback: str) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_MARKDOWN_LINE_START = re.compile(r"^(?:(\d+)([.)])(?=\s|$)|([#+=-]))")
 
 
 def markdown_escape(text: object) -> str:
-    """Backslash-escape what markdown would read as links, HTML, code or emphasis."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
+    """Backslash-escape what markdown would read as links, HTML, code or emphasis, and a
+    leading `#`, `-`, `+`, `=` or "1." that would make a heading or a list at a line's start."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
+    return _MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"\\{m[3]}", escaped)
 
 
 def _cut(text: str, limit: int) -> str:
