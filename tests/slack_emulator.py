@@ -3,7 +3,8 @@
 It checks what Slack checks: the bearer token (`not_authed`, `invalid_auth`), the
 channel (`channel_not_found`), that `text` or `blocks` is present (`no_text`), and the
 block limits (`invalid_blocks`: at most 50 blocks, section and context text at most
-3,000 characters, header text at most 150, known block types). It can be scripted to
+3,000 characters, header text at most 150, known block types, rich_text made of sections
+of text and link elements with their required fields). It can be scripted to
 answer an error the next N times (`ratelimited` as HTTP 429 with Retry-After), to hold
 posts after N accepted messages (`hold`, `release`: a sender can be killed while it
 waits), and it records every request and every accepted message, in order.
@@ -16,7 +17,9 @@ waits), and it records every request and every accepted message, in order.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +30,8 @@ MAX_TEXT = 3000
 MAX_HEADER = 150
 MAX_MESSAGE_TEXT = 40000
 BLOCK_TYPES = {"section", "header", "divider", "context", "actions", "image", "rich_text"}
+RICH_TEXT_PARTS = {"rich_text_section", "rich_text_list", "rich_text_quote", "rich_text_preformatted"}
+RICH_TEXT_STYLES = {"bold", "italic", "strike", "code", "underline", "highlight"}
 WEBHOOK_PATH = "/services/T000/B000/secretwebhook"
 
 
@@ -96,7 +101,33 @@ def _one_block_error(block: Any) -> str | None:
     if kind == "context":
         elements = block.get("elements", [])
         return None if 0 < len(elements) <= 10 and all(map(_text_ok, elements)) else "invalid_blocks"
+    if kind == "rich_text":
+        parts = block.get("elements")
+        ok = isinstance(parts, list) and bool(parts) and all(map(_rich_part_ok, parts))
+        return None if ok else "invalid_blocks"
     return None
+
+
+def _rich_part_ok(part: Any) -> bool:
+    """A rich_text_section (or list, quote, preformatted) of valid text and link elements."""
+    if not isinstance(part, dict) or part.get("type") not in RICH_TEXT_PARTS:
+        return False
+    elements = part.get("elements")
+    return isinstance(elements, list) and bool(elements) and all(map(_rich_element_ok, elements))
+
+
+def _rich_element_ok(element: Any) -> bool:
+    if not isinstance(element, dict):
+        return False
+    style = element.get("style", {})
+    if not isinstance(style, dict) or not set(style) <= RICH_TEXT_STYLES:
+        return False
+    if element.get("type") == "text":
+        return isinstance(element.get("text"), str) and element["text"] != ""
+    if element.get("type") == "link":
+        url, text = element.get("url"), element.get("text", "")
+        return isinstance(url, str) and url.startswith(("http://", "https://")) and isinstance(text, str)
+    return element.get("type") in ("emoji", "user", "channel", "usergroup", "broadcast", "date")
 
 
 def _text_ok(obj: Any) -> bool:
@@ -105,6 +136,41 @@ def _text_ok(obj: Any) -> bool:
         and obj.get("type") in ("mrkdwn", "plain_text")
         and 0 < len(obj.get("text", "")) <= MAX_TEXT
     )
+
+
+def shown_text(block: dict[str, Any]) -> str:
+    """The characters a reader sees in `block`: a rich_text block's element texts (a link's
+    text, else its URL) as written; a text object's with `&amp;`, `&lt;`, `&gt;` decoded
+    (mrkdwn's other formatting is left in: only our own sentences are mrkdwn)."""
+    if block.get("type") == "rich_text":
+        return "".join(
+            str(e.get("text") or e.get("url", "")) for part in block["elements"] for e in part["elements"]
+        )
+    objects = [block["text"]] if "text" in block else list(block.get("elements", []))
+    return "\n".join(html.unescape(str(o.get("text", ""))) for o in objects if isinstance(o, dict))
+
+
+def links(block: dict[str, Any]) -> list[tuple[str, str]]:
+    """(url, shown text) of each link in `block`: rich_text link elements, mrkdwn `<url|text>`."""
+    if block.get("type") == "rich_text":
+        return [
+            (str(e["url"]), str(e.get("text") or e["url"]))
+            for part in block["elements"]
+            for e in part["elements"]
+            if e.get("type") == "link"
+        ]
+    objects = [block["text"]] if "text" in block else list(block.get("elements", []))
+    texts = [str(o.get("text", "")) for o in objects if isinstance(o, dict)]
+    return [(url, text or url) for t in texts for url, text in re.findall(r"<([^|>]+)\|?([^>]*)>", t)]
+
+
+def mrkdwn_texts(message: dict[str, Any]) -> list[str]:
+    """Every mrkdwn text object of an accepted message, as posted."""
+    found: list[str] = []
+    for block in message.get("blocks", []):
+        objects = [block["text"]] if "text" in block else list(block.get("elements", []))
+        found += [o["text"] for o in objects if isinstance(o, dict) and o.get("type") == "mrkdwn"]
+    return found
 
 
 class _Handler(BaseHTTPRequestHandler):

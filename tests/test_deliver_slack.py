@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
+from arxivwatch import digest
 from arxivwatch.clock import FakeClock
 from arxivwatch.deliver import PartialDeliveryError, slack
 from arxivwatch.errors import DeliveryError
-from arxivwatch.models import Message, Receipt
+from arxivwatch.models import Digest, Message, Profile, Receipt, Score
 from arxivwatch.render import render
-from digest_samples import big_digest, sample_digest
-from slack_emulator import SlackEmulator
+from digest_samples import TODAY, big_digest, paper, sample_digest
+from slack_emulator import SlackEmulator, links, mrkdwn_texts, shown_text
 
 TOKEN = "xoxb-1234-test-token"
 CHANNEL = "#digest"
@@ -177,7 +178,8 @@ def test_unreachable_slack_is_a_delivery_error(message: Message) -> None:
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
 def test_emulator_refuses_what_slack_refuses(emulator: SlackEmulator) -> None:
-    """The emulator rejects 51 blocks and a too-long header, so the split tests mean something."""
+    """The emulator rejects 51 blocks, a too-long header and rich text without text or with a
+    non-http link, so the split and escaping tests mean something."""
     many = Message("s", "", "", "", slack=({"text": "t", "blocks": [{"type": "divider"}] * 51},))
     with pytest.raises(DeliveryError, match="invalid_blocks"):
         _send(many, emulator)
@@ -188,6 +190,10 @@ def test_emulator_refuses_what_slack_refuses(emulator: SlackEmulator) -> None:
     empty = Message("s", "", "", "", slack=({"text": ""},))
     with pytest.raises(DeliveryError, match="no_text"):
         _send(empty, emulator)
+    for element in ({"type": "text", "text": ""}, {"type": "link", "url": "javascript:x", "text": "a"}):
+        rich = {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [element]}]}
+        with pytest.raises(DeliveryError, match="invalid_blocks"):
+            _send(Message("s", "", "", "", slack=({"text": "t", "blocks": [rich]},)), emulator)
     assert emulator.messages == []
 
 
@@ -218,3 +224,57 @@ def test_each_message_gets_its_own_retries(big_message: Message, emulator: Slack
     clock = FakeClock()
     _send(big_message, emulator, clock=clock, max_retries=2)
     assert clock.sleeps == [1.0, 1.0, 5.0, 5.0] and len(emulator.messages) == 2
+
+
+HOSTILE_TITLE = "Fast *and* _robust_ ~x~ <http://evil|click> & `code`"
+HOSTILE_AUTHORS = ("> Ann *B*", "C_D ~E~ <@U123> <!channel>")
+HOSTILE_PROFILE = "*Seg* _ment_ <!here> & `x` | y"
+HOSTILE_OTHER = "> Other ~profile~"
+
+
+def _hostile_digest() -> Digest:
+    """One paper whose title, authors, reasons and profile titles are all mrkdwn markup."""
+    profiles = (Profile("seg", HOSTILE_PROFILE), Profile("other", HOSTILE_OTHER))
+    hostile = paper("2411.55555", HOSTILE_TITLE, authors=HOSTILE_AUTHORS, categories=("cs.CV",))
+    reasons = ("*bold*", "_it_", "like: > `a|b` <b>")
+    scores = {
+        hostile.id: {"seg": Score(hostile.id, "seg", 0.9, reasons), "other": Score(hostile.id, "other", 0.6)}
+    }
+    return digest.select(
+        [hostile], scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="slack"
+    )
+
+
+def test_markup_in_untrusted_text_is_posted_as_literal_text(emulator: SlackEmulator) -> None:
+    """A title, authors, reasons and profile titles full of mrkdwn reach Slack as the literal text, styled
+    only by the blocks (bold title link, bold profile heading), in no mrkdwn object."""
+    _send(render(_hostile_digest()), emulator)
+    (posted,) = emulator.messages
+    blocks = posted["blocks"]
+    heading, item = (b for b in blocks if b["type"] == "rich_text")
+    assert heading["elements"][0]["elements"][0] == {
+        "type": "text",
+        "text": HOSTILE_PROFILE,
+        "style": {"bold": True},
+    }
+    assert shown_text(heading) == f"{HOSTILE_PROFILE} (1 paper)"
+    title = item["elements"][0]["elements"][1]
+    assert title == {
+        "type": "link",
+        "url": "https://arxiv.org/abs/2411.55555",
+        "text": HOSTILE_TITLE,
+        "style": {"bold": True},
+    }
+    assert shown_text(item).splitlines() == [
+        f"1. {HOSTILE_TITLE}  0.90",
+        "> Ann *B*, C_D ~E~ <@U123> <!channel> · cs.CV",
+        f"also matches: {HOSTILE_OTHER} 0.60",
+        "why: *bold*, _it_; like: > `a|b` <b>",
+        "abs · pdf",
+    ]
+    assert {url for b in blocks for url, _ in links(b)} == {
+        "https://arxiv.org/abs/2411.55555",
+        "https://arxiv.org/pdf/2411.55555v1",
+    }
+    mrkdwn = " ".join(mrkdwn_texts(posted))
+    assert not any(word in mrkdwn for word in ("robust", "evil", "Ann", "U123", "channel", "here", "Other"))

@@ -32,7 +32,7 @@ from arxivwatch.jobs import digest, open_store, status
 from arxivwatch.models import Paper
 from arxivwatch.store import Store
 from conftest import CliRunner
-from slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator, links
 from smtp_server import SmtpServer
 
 D = date(2026, 6, 10)
@@ -88,8 +88,7 @@ def slack_ids(messages: list[dict[str, object]]) -> list[str]:
     found: list[str] = []
     for message in messages:
         for block in message["blocks"]:  # type: ignore[attr-defined]
-            text = block.get("text", {}).get("text", "") if isinstance(block.get("text"), dict) else ""
-            ids = ABS.findall(text)
+            ids = [m for url, _ in links(block) for m in ABS.findall(url)]
             if ids:
                 found.append(ids[0])
     return found

@@ -11,13 +11,14 @@ import os
 import re
 from dataclasses import replace
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
-from arxivwatch import digest, render
-from arxivwatch.models import Digest, DigestSection, Message, Paper
+from arxivwatch import digest, render, slackblocks
+from arxivwatch.models import Digest, DigestSection, Message, Paper, Profile, Score
 from digest_samples import (
     PAPERS,
     PROFILES,
@@ -29,6 +30,7 @@ from digest_samples import (
     sample_digest,
 )
 from digest_samples import paper as make_paper
+from slack_emulator import links, mrkdwn_texts, shown_text
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("ARXIVWATCH_REGEN_GOLDEN") == "1"
@@ -98,15 +100,14 @@ def test_html_escapes_untrusted_text() -> None:
     assert "https://arxiv.org/abs/2411.66666" in hrefs
 
 
-def test_slack_mrkdwn_escapes_untrusted_text() -> None:
-    """`<!channel>`, `&` and a `|` in a title cannot mention, link or end a link in Slack."""
+def test_slack_shows_untrusted_text_verbatim_outside_mrkdwn() -> None:
+    """`<!channel>`, `&`, `|` and `<b>` in a title are a link's literal text, in no mrkdwn object."""
     blocks = [b for p in render.render(_evil_digest()).slack for b in p["blocks"]]  # type: ignore[attr-defined]
-    text = json.dumps(blocks)
-    assert "<!channel>" not in text and "<script>" not in text
-    assert "&lt;!channel&gt;" in text and "&amp;" in text
-    paper_block = next(b["text"]["text"] for b in blocks if "2411.66666" in json.dumps(b))
-    link = paper_block.split("*")[1]
-    assert link.startswith("<https://arxiv.org/abs/2411.66666|") and link.count("|") == 1
+    mrkdwn = "\n".join(mrkdwn_texts({"blocks": blocks}))
+    assert "channel" not in mrkdwn and "script" not in mrkdwn and "img" not in mrkdwn
+    paper_block = next(b for b in blocks if "2411.66666" in json.dumps(b))
+    assert links(paper_block)[0] == ("https://arxiv.org/abs/2411.66666", EVIL_TITLE)
+    assert EVIL_AUTHOR in shown_text(paper_block) and "why: <b>x</b>" in shown_text(paper_block)
 
 
 def test_markdown_escapes_untrusted_text() -> None:
@@ -229,7 +230,7 @@ def test_large_digest_is_split_into_slack_messages_in_order() -> None:
         "arxivwatch: 60 papers, 22\u201328 Nov 2024 (1/2)",
         "arxivwatch: 60 papers, 22\u201328 Nov 2024 (2/2)",
     ]
-    texts = [b["text"]["text"] for p in payloads for b in p["blocks"] if b["type"] == "section"]  # type: ignore[attr-defined, index]
+    texts = [shown_text(b) for p in payloads for b in p["blocks"] if b["type"] == "rich_text"]  # type: ignore[attr-defined]
     ranks = [int(t.split(".")[0]) for t in texts if t[0].isdigit()]
     assert ranks == list(range(1, 61))
 
@@ -247,8 +248,8 @@ def test_slack_split_keeps_a_profile_heading_with_its_first_paper() -> None:
     first_blocks = payloads[0]["blocks"]
     assert len(first_blocks) == 2 + 3 + 43  # type: ignore[arg-type]
     second = payloads[1]["blocks"]
-    assert [b["type"] for b in second[:3]] == ["divider", "section", "section"]  # type: ignore[index]
-    assert second[1]["text"]["text"].startswith("*Other*")  # type: ignore[index]
+    assert [b["type"] for b in second[:3]] == ["divider", "rich_text", "rich_text"]  # type: ignore[index]
+    assert shown_text(second[1]) == "Other (16 papers)"  # type: ignore[index]
 
 
 def test_slack_text_fields_stay_within_limits() -> None:
@@ -258,11 +259,11 @@ def test_slack_text_fields_stay_within_limits() -> None:
                                                 paper_id=huge.id, reasons=("r" * 5000,))}}  # fmt: skip
     d = digest.select([huge], scores, PROFILES, THRESHOLDS, period="day", start=TODAY,
                       end=TODAY, channel="slack")  # fmt: skip
-    for payload in render.render(d).slack:
-        for block in payload["blocks"]:  # type: ignore[attr-defined]
-            if "text" in block:
-                limit = 150 if block["type"] == "header" else 3000
-                assert len(block["text"]["text"]) <= limit
+    blocks = [b for payload in render.render(d).slack for b in payload["blocks"]]  # type: ignore[attr-defined]
+    assert any(b["type"] == "rich_text" for b in blocks)
+    for block in blocks:
+        limit = 150 if block["type"] == "header" else 3000
+        assert slackblocks.text_length(block) <= limit
 
 
 def test_reasons_group_terms_and_label_the_nearest_paper() -> None:
@@ -354,3 +355,77 @@ def test_tex_in_titles_and_authors_is_rendered_as_unicode() -> None:
             "&#39;", "'"
         )
         assert "\\`o" not in text and "{\\aa}" not in text
+
+
+def _every_format_as_text(message: Message) -> dict[str, str]:
+    """What a reader sees in each format: HTML without tags, Slack blocks as shown."""
+    html = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", message.html)))
+    blocks = [b for p in message.slack for b in p["blocks"]]  # type: ignore[attr-defined]
+    slack = "\n".join(shown_text(b) for b in blocks)
+    return {"text": message.text, "html": html, "markdown": message.markdown, "slack": slack}
+
+
+@pytest.mark.parametrize("other_has_a_section", [True, False])
+def test_a_badge_says_the_paper_also_matches_without_implying_it_is_listed(other_has_a_section: bool) -> None:
+    """A badge reads "also matches: <profile> <score>" in every format, whether or not that
+    profile's section is shown (a paper is listed once, under its best profile)."""
+    profiles = (Profile("a", "Alpha topic"), Profile("b", "Beta topic", top_n=1))
+    listed = make_paper("2411.00001", "Listed under alpha")
+    papers = [listed]
+    scores = {listed.id: {"a": Score(listed.id, "a", 0.9), "b": Score(listed.id, "b", 0.8)}}
+    if other_has_a_section:
+        beta = make_paper("2411.00002", "Listed under beta")
+        papers.append(beta)
+        scores[beta.id] = {"b": Score(beta.id, "b", 0.95)}
+    d = digest.select(papers, scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="x")
+    assert [s.profile.name for s in d.sections if s.items] == (["a", "b"] if other_has_a_section else ["a"])
+    message = render.render(d)
+    for name, shown in _every_format_as_text(message).items():
+        assert "also matches: Beta topic 0.80" in shown.replace(" | ", " · "), name
+        assert "also Beta" not in shown and "also: " not in shown, name
+    assert len(re.findall(r"href=", message.html)) == 3 * d.count  # title, abs and pdf: badges link nowhere
+
+
+def test_tex_in_titles_and_abstracts_reads_as_text_in_every_format() -> None:
+    """Dollar amounts, \\href, \\cite and ties read as text in every format (the abstract's lead
+    in those that show it); \\href makes no link."""
+    tex = make_paper(
+        "2411.88888",
+        "Serving at $5 and $10: see \\href{https://evil.example/x}{our page}",
+        authors=("Dr.~Ann Lee",),
+        abstract="As in \\cite{smith2020}, we cut cost by 50\\% for Fig.~3. More text follows.",
+    )
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=tex),)),))
+    message = render.render(d)
+    for name, shown in _every_format_as_text(message).items():
+        shown = shown.replace("\\", "")  # markdown's escapes
+        assert "Serving at $5 and $10: see our page" in shown, name
+        assert "Dr. Ann Lee" in shown, name
+        lead = "As in [smith2020], we cut cost by 50% for Fig. 3."
+        assert name == "slack" or lead in shown, name  # Slack shows no abstract
+    everything = message.html + message.text + message.markdown + json.dumps(message.slack)
+    assert "evil.example" not in everything and "\\href" not in everything and "\\cite" not in everything
+
+
+def test_markdown_line_starts_in_untrusted_text_stay_text() -> None:
+    """An author, abstract or description starting "# ", "- " or "1. " makes no markdown heading or list."""
+    hostile = make_paper("2411.99999", "# Title", authors=("# Hash Name",), abstract="- A list abstract.")
+    base = sample_digest()
+    first = base.sections[0]
+    profile = replace(first.profile, description="1. A numbered description")
+    d = replace(
+        base, sections=(replace(first, profile=profile, items=(replace(first.items[0], paper=hostile),)),)
+    )
+    md = render.render(d).markdown
+    tokens = MarkdownIt("commonmark").parse(md)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == [
+        "h1",
+        "h2",
+    ]  # the digest's and the profile's
+    assert [t.type for t in tokens if t.type.endswith("list_open")] == ["ordered_list_open"]  # the ranking
+    text = " ".join(t.content for t in tokens if t.type == "inline")
+    assert (
+        "\\# Hash Name" in text and "\\- A list abstract." in text and "1\\. A numbered description" in text
+    )

@@ -100,3 +100,35 @@ def test_huge_input_is_converted_in_bounded_time(unit: str) -> None:
     text = unicode_text(unit * (1_000_000 // len(unit)))
     assert time.process_time() - started < 2.0
     assert 0 < len(text) <= MAX_TEX_CHARS
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        # dollar amounts are not math; an unbalanced $ is a dollar sign
+        ("Pricing at $5 and $10 per query", "Pricing at $5 and $10 per query"),
+        ("Costs $5 and $10: a $\\alpha$-study", "Costs $5 and $10: a α-study"),
+        ("Cost of $O(n)$ on a $5 budget", "Cost of O(n) on a $5 budget"),
+        ("Unbalanced $x + y in a title", "Unbalanced $x + y in a title"),
+        ("Worth 5$ only", "Worth 5$ only"),
+        ("It costs \\$5 with $$x^2$$", "It costs $5 with x^2"),
+        # links: \href is its text and \url its address, as text (no link is ever built from them)
+        ("See \\href{https://evil.example/x}{our \\emph{project} page} now", "See our project page now"),
+        ("See \\href{https://evil.example/x}", "See https://evil.example/x"),
+        ("Code at \\url{https://example.org/~u/a%20b}", "Code at https://example.org/~u/a%20b"),
+        # citations and references keep their keys instead of pylatexenc's "<cit.>"
+        ("As in \\cite{smith2020} and \\citep[p.~3]{a,b}", "As in [smith2020] and [a,b, p. 3]"),
+        ("Shown in Sec.~\\ref{sec:intro}", "Shown in Sec. sec:intro"),
+        # ~ is a tie between words, a tilde elsewhere
+        ("Dr.~Smith and Fig.~3", "Dr. Smith and Fig. 3"),
+        ("~100 GPUs for $\\beta$-VAE", "~100 GPUs for β-VAE"),
+        # line breaks, font switches and accents
+        ("Line one\\\\line two", "Line one line two"),
+        ("A {\\em very} good {\\bf idea}", "A very good idea"),
+        ('M\\"obius and Schr\\"{o}dinger', "Möbius and Schrödinger"),
+        ("Caf\\'{e} and na\\\"{\\i}ve, \\'etude", "Café and naïve, étude"),
+    ],
+)
+def test_tex_edge_cases_read_as_text(tex: str, text: str) -> None:
+    """Dollars, links, citations, ties, line breaks, font switches and accents become readable text."""
+    assert unicode_text(tex) == text

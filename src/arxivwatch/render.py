@@ -4,14 +4,16 @@ HTML, text and markdown come from Jinja2 templates shipped in `arxivwatch/templa
 (digest.html.j2, digest.txt.j2, digest.md.j2); a user folder given as `templates_dir`
 overrides any of them by name. The HTML template carries a <style> block that is
 inlined (css-inline) so the table layout survives Gmail and Outlook; a block marked
-`data-css-inline="keep"` stays for phones. Slack Block Kit payloads are built here in
-Python, because Slack's limits (50 blocks a message, 3,000 characters a text field,
-150 a header) are easier to keep in code than in a template.
+`data-css-inline="keep"` stays for phones. Slack Block Kit payloads are built in Python
+(arxivwatch.slackblocks), because Slack's limits (50 blocks a message, 3,000 characters
+a text field, 150 a header) are easier to keep in code than in a template.
 
-Titles and author names have their TeX turned into Unicode (arxivwatch.titles).
-Untrusted text (titles, authors, abstracts, reasons) is escaped for each format:
-autoescape in HTML, `&`, `<`, `>` (and `|` in link labels) in Slack mrkdwn, and the
-characters that make links, HTML or code in markdown. Links are only ever http(s).
+Titles, author names and the abstract's lead have their TeX turned into Unicode
+(arxivwatch.titles).
+Untrusted text (titles, authors, abstracts, reasons, profile titles) is escaped for each
+format: autoescape in HTML, the characters that make links, HTML, code or emphasis in
+markdown; in Slack it is never mrkdwn but rich_text elements, shown verbatim (see
+arxivwatch.slackblocks). Links are only ever http(s), built from arXiv ids.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from arxivwatch import slackblocks
 from arxivwatch.models import ARXIV_ABS, ARXIV_PDF, Digest, DigestItem, Message, abs_link, pdf_link
 from arxivwatch.titles import unicode_text
 
@@ -35,9 +38,6 @@ LEAD_SENTENCES = 2
 LEAD_CHARS = 320
 MAX_TITLE = 400  # with MAX_REASONS, keeps a Slack paper block far below 3,000 characters
 MAX_REASONS = 800
-SLACK_MAX_BLOCKS = 50
-SLACK_MAX_TEXT = 3000
-SLACK_MAX_HEADER = 150
 FOOTER = (
     "Picked from arXiv's announcements for your group's topics. A score runs from 0 to 1; "
     "\u201cwhy\u201d names the terms that counted most and the closest paper in your group's "
@@ -292,8 +292,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def lead(abstract: str) -> str:
-    """The first sentences of an abstract, cut at a word near LEAD_CHARS."""
-    sentences = _SENTENCE_END.split(clean(abstract))
+    """The first sentences of an abstract, its TeX as Unicode, cut at a word near LEAD_CHARS.
+
+    Only the first 3 * LEAD_CHARS characters are converted (TeX rarely triples the length).
+    """
+    sentences = _SENTENCE_END.split(clean(unicode_text(abstract[: 3 * LEAD_CHARS])))
     text = " ".join(sentences[:LEAD_SENTENCES])
     if len(text) <= LEAD_CHARS:
         return text
@@ -309,21 +312,14 @@ def safe_url(url: str, fallback: str) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_MARKDOWN_LINE_START = re.compile(r"^(?:(\d+)([.)])(?=\s|$)|([#+=-]))")
 
 
 def markdown_escape(text: object) -> str:
-    """Backslash-escape what markdown would read as links, HTML, code or emphasis."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
-
-
-def mrkdwn_escape(text: str) -> str:
-    """Escape Slack's three control characters, so `<!channel>` stays text."""
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def mrkdwn_link(url: str, label: str) -> str:
-    """A Slack link whose label cannot end the link early (`|` neutralised)."""
-    return f"<{mrkdwn_escape(url).replace('|', '%7C')}|{mrkdwn_escape(label).replace('|', '¦')}>"
+    """Backslash-escape what markdown would read as links, HTML, code or emphasis, and a
+    leading `#`, `-`, `+`, `=` or "1." that would make a heading or a list at a line's start."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
+    return _MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"\\{m[3]}", escaped)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -338,7 +334,7 @@ def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
     """
     chunks: list[list[dict[str, Any]]] = [[]]
     for unit in _slack_units(digest):
-        if len(chunks[-1]) + len(unit) > SLACK_MAX_BLOCKS:
+        if len(chunks[-1]) + len(unit) > slackblocks.MAX_BLOCKS:
             chunks.append([])
         chunks[-1].extend(unit)
     fallback = subject(digest)
@@ -355,49 +351,14 @@ def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
 
 def _slack_units(digest: Digest) -> list[list[dict[str, Any]]]:
     """The blocks in groups that must not be split across messages."""
-    title = _cut(heading(digest), SLACK_MAX_HEADER)
-    header: dict[str, Any] = {"type": "header", "text": _plain(title)}
+    header = slackblocks.header(heading(digest))
     if digest.count == 0:
-        return [[header, _section(mrkdwn_escape(empty_line(digest)))]]
-    units = [[header, _context_block(summary(digest))]]
+        return [[header, slackblocks.note(empty_line(digest))]]
+    units = [[header, slackblocks.small_print(summary(digest))]]
     for section in _context(digest)["sections"]:
-        name = f"*{mrkdwn_escape(section.title)}* ({_papers(len(section.items))})"
-        first, *rest = (_section(_slack_item(item)) for item in section.items)
-        units.append([_divider(), _section(name), first])
+        heading_block = slackblocks.profile_heading(section.title, _papers(len(section.items)))
+        first, *rest = (slackblocks.paper(item) for item in section.items)
+        units.append([slackblocks.divider(), heading_block, first])
         units.extend([block] for block in rest)
-    units.append([_divider(), _context_block(FOOTER)])
+    units.append([slackblocks.divider(), slackblocks.small_print(FOOTER)])
     return units
-
-
-def _divider() -> dict[str, Any]:
-    return {"type": "divider"}
-
-
-def _context_block(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(mrkdwn_escape(text))]}
-
-
-def _slack_item(item: ItemView) -> str:
-    flag = ("  _updated_" if item.updated else "") + (f"  _{mrkdwn_escape(item.late)}_" if item.late else "")
-    lines = [f"{item.rank}. *{mrkdwn_link(item.abs_url, item.title)}*  `{item.score}`{flag}"]
-    meta = " · ".join(x for x in (item.authors, item.categories) if x)
-    if meta:
-        lines.append(mrkdwn_escape(meta))
-    if item.badges:
-        lines.append("also: " + mrkdwn_escape(", ".join(item.badges)))
-    if item.reasons:
-        lines.append("_why:_ " + mrkdwn_escape(item.reasons))
-    lines.append(f"{mrkdwn_link(item.abs_url, 'abs')} · {mrkdwn_link(item.pdf_url, 'pdf')}")
-    return "\n".join(lines)
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": False}
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": _cut(text, SLACK_MAX_TEXT)}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text)}

@@ -6,6 +6,15 @@ here rather than a table of our own. Math stays readable: `$O(n^2)$` becomes `O(
 `$\\alpha$` becomes `α`. Text without TeX markup is returned unchanged, `%` is never
 read as a comment and `&` never as a table's column separator.
 
+Feeds are not LaTeX documents, so a few readings are ours:
+- a `$` opens math only when a non-space follows it and a closing `$` comes after a
+  non-space and before no digit (pandoc's rule): "$5 and $10" keeps its dollars, as does
+  an unbalanced `$`;
+- `~` between a word and what follows ("Dr.~Smith", "Fig.~3") is a space; any other `~`
+  ("~100 GPUs") is a tilde;
+- `\\href{url}{text}` is its text, `\\url{url}` the address as text (never a link: links
+  are built from arXiv ids only), `\\cite{key}` "[key]", `\\ref{key}` the key.
+
 Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[website]");
 `clean_title` drops those notes, so "like: <title>" names the paper itself.
 """
@@ -16,7 +25,15 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_TEX_MARKUP = re.compile(r"[\\$]|\{|\}")
+_TEX_MARKUP = re.compile(r"[\\$]|\{|\}|[\w.,]~[\w\\$(]")
+# A math span: $$...$$, or (pandoc's rule) `$`, a non-space, ..., a non-space, `$` not before a digit.
+_MATH = re.compile(r"(?<!\\)\$\$[^$]+\$\$|(?<!\\)\$(?=[^\s$])[^$]*?[^\s$\\]\$(?!\d)")
+_TIE = re.compile(r"(?<=[\w.,])~(?=[\w\\$(])")  # "Dr.~Smith": a non-breaking space
+# Characters TeX would read but a feed means literally travel through pylatexenc as
+# private-use stand-ins (which pylatexenc leaves alone) and are put back afterwards.
+_LITERAL = {"$": "\ue000", "~": "\ue001", "%": "\ue002", "&": "\ue003"}
+_RESTORE = str.maketrans({v: k for k, v in _LITERAL.items()})
+_STAND_INS = str.maketrans(dict.fromkeys(_LITERAL.values(), " "))
 # pylatexenc takes about 30 ms per 1,000 characters: a feed's title or name past this length
 # (arXiv's are under 1,000) is cut here, so a hostile 1 MB title cannot stall a digest.
 MAX_TEX_CHARS = 4000
@@ -35,10 +52,62 @@ _LEADING_NOTE = re.compile(
 
 
 @lru_cache(maxsize=1)
-def _converter() -> Any:
-    from pylatexenc.latex2text import LatexNodes2Text  # lazy: only digests and tables need it
+def _converter() -> tuple[Any, Any]:
+    """pylatexenc's converter and parser context, taught \\href, \\url, \\cite and \\ref."""
+    # lazy: only digests and tables need pylatexenc
+    from pylatexenc import latex2text, latexwalker, macrospec
 
-    return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+    cites = ("cite", "citep", "citet", "citealp", "citeauthor")
+    parsing = latexwalker.get_default_latex_context_db()
+    parsing.add_context_category(
+        "arxivwatch",
+        prepend=True,
+        macros=[macrospec.MacroSpec("href", "{{"), macrospec.MacroSpec("url", "{")]
+        + [macrospec.MacroSpec(name, "*[[{") for name in cites]
+        + [macrospec.MacroSpec(name, "*{") for name in ("ref", "eqref", "autoref", "cref", "Cref")],
+    )
+    text = latex2text.get_default_latex_context_db()
+    text.add_context_category(
+        "arxivwatch",
+        prepend=True,
+        macros=[
+            latex2text.MacroTextSpec("href", simplify_repl=_href_text),
+            latex2text.MacroTextSpec("url", simplify_repl=lambda n: _verbatim_arg(n, 0)),
+        ]
+        + [latex2text.MacroTextSpec(name, simplify_repl=_cite_text) for name in cites]
+        + [
+            latex2text.MacroTextSpec(name, simplify_repl=lambda n: _verbatim_arg(n, 1))
+            for name in ("ref", "eqref", "autoref", "cref", "Cref")
+        ],
+    )
+    converter = latex2text.LatexNodes2Text(latex_context=text, math_mode="text", strict_latex_spaces=False)
+    return converter, parsing
+
+
+def _verbatim_arg(node: Any, index: int) -> str:
+    """Argument `index` of a macro node as written, without its braces ("" when absent)."""
+    args = node.nodeargd.argnlist if node.nodeargd is not None else []
+    arg = args[index] if index < len(args) else None
+    if arg is None:
+        return ""
+    written = str(arg.latex_verbatim())
+    return written[1:-1] if written[:1] in "{[" else written
+
+
+def _href_text(node: Any, l2tobj: Any) -> str:
+    """\\href{url}{text} reads as its text (the address when there is none)."""
+    args = node.nodeargd.argnlist if node.nodeargd is not None else []
+    if len(args) > 1 and args[1] is not None:
+        return str(l2tobj.nodelist_to_text([args[1]]))
+    return _verbatim_arg(node, 0)
+
+
+def _cite_text(node: Any) -> str:
+    """\\cite[p.~3]{key1,key2} reads "[key1,key2, p. 3]"."""
+    keys, note = _verbatim_arg(node, 3), _verbatim_arg(node, 2) or _verbatim_arg(node, 1)
+    if not keys:
+        return ""
+    return f"[{keys}, {note.replace('~', ' ')}]" if note else f"[{keys}]"
 
 
 def unicode_text(text: str) -> str:
@@ -52,13 +121,31 @@ def unicode_text(text: str) -> str:
         text = text[:MAX_TEX_CHARS]
     if not _TEX_MARKUP.search(text):
         return text
-    # A bare % is a percent sign here, not a comment; a bare & is "and" (Q&A, R&D), not a column.
-    protected = re.sub(r"(?<!\\)([%&])", r"\\\1", text)
+    converter, parsing = _converter()
     try:
-        converted = str(_converter().latex_to_text(protected))
+        converted = str(converter.latex_to_text(_protect(text.translate(_STAND_INS)), latex_context=parsing))
     except Exception:
         return " ".join(text.split())
-    return " ".join(converted.replace("\xa0", " ").split())
+    return " ".join(converted.translate(_RESTORE).replace("\xa0", " ").split())
+
+
+def _protect(text: str) -> str:
+    """`text` with the characters a feed means literally replaced by their stand-ins: a bare
+    % (a percent sign, not a comment), a bare & ("Q&A", not a column), a `$` outside math
+    (a dollar) and a `~` that is not a tie (a tilde)."""
+    parts: list[str] = []
+    last = 0
+    for math in _MATH.finditer(text):
+        parts.append(_protect_prose(text[last : math.start()]))
+        parts.append(re.sub(r"(?<!\\)[%&]", lambda m: _LITERAL[m.group()], math.group()))
+        last = math.end()
+    parts.append(_protect_prose(text[last:]))
+    return "".join(parts)
+
+
+def _protect_prose(text: str) -> str:
+    text = _TIE.sub(" ", text)
+    return re.sub(r"(?<!\\)[%&$~]", lambda m: _LITERAL[m.group()], text)
 
 
 def clean_title(title: str) -> str:

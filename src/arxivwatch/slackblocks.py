@@ -1,0 +1,109 @@
+"""Slack Block Kit blocks for a digest: untrusted text as rich_text, never as mrkdwn.
+
+Slack's mrkdwn has escapes for `&`, `<` and `>` only (`&amp;`, `&lt;`, `&gt;`); it has
+none for `*`, `_`, `~`, `` ` `` or a leading `>`, so a title like "Fast *and* _robust_"
+would turn bold and italic and could end the bold around it. Every string that comes
+from a feed, a curated list or the configuration (titles, authors, categories, reasons,
+profile titles, badges) is therefore put in a `rich_text` block as a `text` or `link`
+element: Slack shows those elements' text verbatim, and bold, italics, code and links
+are element styles, not characters in the text. mrkdwn is kept for our own sentences
+(the summary, the footer, the empty-digest line), still escaped.
+
+Limits kept here: at most 50 blocks a message (the caller splits), 3,000 characters of
+text a block, 150 a header.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arxivwatch.render import ItemView
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+MAX_HEADER = 150
+# With render's MAX_TITLE and MAX_REASONS these keep a paper's block far below MAX_TEXT.
+MAX_META = 600
+MAX_BADGES = 400
+Block = dict[str, Any]
+
+
+def header(text: str) -> Block:
+    """A header block of plain text (cut to MAX_HEADER characters)."""
+    return {"type": "header", "text": {"type": "plain_text", "text": _cut(text, MAX_HEADER), "emoji": False}}
+
+
+def divider() -> Block:
+    """A divider block."""
+    return {"type": "divider"}
+
+
+def note(text: str) -> Block:
+    """A section block of our own sentence `text`, escaped for mrkdwn."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn_escape(text), MAX_TEXT)}}
+
+
+def small_print(text: str) -> Block:
+    """A context block (small grey text) of our own sentence `text`, escaped for mrkdwn."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn_escape(text), MAX_TEXT)}]}
+
+
+def profile_heading(title: str, count: str) -> Block:
+    """A profile's heading, its title in bold: "*Medical imaging* (3 papers)"."""
+    return _rich([_text(title, bold=True), _text(f" ({count})")])
+
+
+def paper(item: ItemView) -> Block:
+    """One paper: rank, bold title linked to its abs page, score, flags; then authors and
+    categories, the profiles it also matches, why it was picked, and abs and pdf links.
+    Each line's strings are text elements, shown as written."""
+    elements = [_text(f"{item.rank}. "), _link(item.abs_url, item.title, bold=True), _text("  ")]
+    elements.append(_text(item.score, code=True))
+    for flag in ("updated" if item.updated else "", item.late):
+        if flag:
+            elements += [_text("  "), _text(flag, italic=True)]
+    meta = " · ".join(x for x in (item.authors, item.categories) if x)
+    if meta:
+        elements.append(_text("\n" + _cut(meta, MAX_META)))
+    if item.badges:
+        elements.append(_text("\nalso matches: " + _cut(", ".join(item.badges), MAX_BADGES)))
+    if item.reasons:
+        elements += [_text("\n"), _text("why:", italic=True), _text(" " + item.reasons)]
+    elements += [_text("\n"), _link(item.abs_url, "abs"), _text(" · "), _link(item.pdf_url, "pdf")]
+    return _rich(elements)
+
+
+def text_length(block: Block) -> int:
+    """Characters of text in `block`: its text object's, or its rich text elements'."""
+    if block["type"] == "rich_text":
+        return sum(len(e.get("text", "")) for s in block["elements"] for e in s["elements"])
+    return len(block.get("text", {}).get("text", ""))
+
+
+def mrkdwn_escape(text: str) -> str:
+    """`text` with Slack's three control characters escaped, so `<!channel>` stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rich(elements: list[Block]) -> Block:
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
+
+
+def _text(text: str, *, bold: bool = False, italic: bool = False, code: bool = False) -> Block:
+    element: Block = {"type": "text", "text": text}
+    style = {k: True for k, on in (("bold", bold), ("italic", italic), ("code", code)) if on}
+    if style:
+        element["style"] = style
+    return element
+
+
+def _link(url: str, text: str, *, bold: bool = False) -> Block:
+    element: Block = {"type": "link", "url": url, "text": text or url}
+    if bold:
+        element["style"] = {"bold": True}
+    return element
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
