@@ -52,11 +52,17 @@ class Window:
 
     @classmethod
     def days(cls, since: date, until: date) -> Window:
-        """The UTC days `since` .. `until`, both whole: 00:00 of the first to 23:59 of the last."""
-        return cls(datetime.combine(since, time(0, 0), UTC), datetime.combine(until, time(23, 59), UTC))
+        """The UTC days `since` .. `until`, both whole: 00:00 of the first to 00:00 of the day after
+        the last, so that papers of the last day's 23:59:01-23:59:59 are in it under either reading
+        of an end minute (the module's docstring). Under the to-the-minute reading the papers of the
+        day after's first minute come too: stored once, like the overlap of a catch-up."""
+        return cls(
+            datetime.combine(since, time(0, 0), UTC),
+            datetime.combine(until + timedelta(days=1), time(0, 0), UTC),
+        )
 
     def query(self) -> str:
-        """arXiv's filter: `submittedDate:[202611160000 TO 202611232359]`."""
+        """arXiv's filter: `submittedDate:[202611160000 TO 202611240000]`."""
         return f"submittedDate:[{self.first:%Y%m%d%H%M} TO {self.last:%Y%m%d%H%M}]"
 
     def halves(self) -> tuple[Window, Window] | None:
