@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -17,15 +18,26 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from arxiv_server import API_TESTING, ApiPages, ArxivServer, Submission, SubmittedWindow, papers, recorded
+from arxiv_server import (
+    API_TESTING,
+    ApiPages,
+    ArxivServer,
+    Reply,
+    Request,
+    Submission,
+    SubmittedWindow,
+    papers,
+    recorded,
+)
 from arxivwatch.arxiv.client import API_RESULT_LIMIT, ArxivClient
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import ArxivQueryError
+from arxivwatch.errors import ArxivQueryError, ArxivUnavailable
 from arxivwatch.jobs import open_store, poll
 
 CATS = ["cs.CV", "eess.IV", "cs.LG"]
 LIMIT = 25  # the lowered limit of the fast tests
+QUERY = "(cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND submittedDate:[202611010000 TO 202611050000]"  # 1-4 Nov
 NOV = {day: datetime(2026, 11, day, tzinfo=UTC) for day in range(1, 31)}  # NOV[1]: 1 November, 00:00 UTC
 
 
@@ -213,3 +225,35 @@ def test_papers_of_the_last_days_2359_are_found(
     found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 1))
     assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 7)]
     assert made_up.asked == [("submittedDate:[202611010000 TO 202611020000]", 0)]
+
+
+class CountSaying:
+    """The made-up arXiv, with opensearch:totalResults replaced by `say` (None: the element left out)."""
+
+    def __init__(self, made_up: SubmittedWindow, say: str | None) -> None:
+        self.made_up, self.say = made_up, say
+
+    def __call__(self, request: Request) -> Reply:
+        reply = self.made_up(request)
+        element = rb"<opensearch:totalResults>\d+</opensearch:totalResults>"
+        said = (
+            b""
+            if self.say is None
+            else b"<opensearch:totalResults>%s</opensearch:totalResults>" % self.say.encode()
+        )
+        return Reply(reply.status, re.sub(element, said, reply.body), reply.headers)
+
+
+@pytest.mark.parametrize("say", ["many", "", "-1", "-5000", "2.5e4", None])
+def test_a_count_that_is_no_count_is_the_one_line_error_not_a_page_of_papers(
+    arxiv_server: ArxivServer, client: ArxivClient, say: str | None
+) -> None:
+    """A totalResults absent, not a whole number or negative is one line, not a first page taken for all."""
+    arxiv_server.script("api", CountSaying(SubmittedWindow(four_days()[:20], limit=LIMIT), say))
+    with pytest.raises(ArxivUnavailable) as caught:
+        client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), page_size=10)
+    assert str(caught.value) == (
+        f"arXiv's answer for {QUERY} gave no count of its results (opensearch:totalResults), "
+        "so its pages cannot be followed; the export API is unreliable at the moment; try again later"
+    )
+    assert client.requests == 1

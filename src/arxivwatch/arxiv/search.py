@@ -153,26 +153,32 @@ class RangeSearch:
         }
         start = 0
         while True:
-            page = self._page({**params, "start": str(start)}, start)
-            if page.total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
-                raise _TooMany(page.total)
+            page, total = self._page({**params, "start": str(start)}, start)
+            if total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
+                raise _TooMany(total)
             if self.on_page is not None:
                 self.on_page(len(page.papers))
             yield from page.papers
             start += len(page.papers)
-            if not page.papers or start >= page.total:
+            if not page.papers or start >= total:
                 return
 
-    def _page(self, params: Mapping[str, str], start: int) -> ApiPage:
-        """One page; an empty page although results remain is arXiv's known glitch: ask again."""
-        for _ in range(self.empty_page_retries):
+    def _page(self, params: Mapping[str, str], start: int) -> tuple[ApiPage, int]:
+        """One page and its count; an empty page although results remain is arXiv's known
+        glitch: ask again. ArxivUnavailable for an answer without a count (opensearch:totalResults
+        absent, not a number, negative): taking the first page for all would lose the rest."""
+        for _ in range(self.empty_page_retries + 1):
             page = self.fetch(params)
-            if page.papers or start >= page.total:
-                return page
-        page = self.fetch(params)
-        if page.papers or start >= page.total:
-            return page
+            total = page.total
+            if total is None:
+                raise ArxivUnavailable(
+                    f"arXiv's answer for {params['search_query']} gave no count of its results "
+                    "(opensearch:totalResults), so its pages cannot be followed",
+                    hint="the export API is unreliable at the moment; try again later",
+                )
+            if page.papers or start >= total:
+                return page, total
         raise ArxivUnavailable(
-            f"arXiv kept sending empty pages at result {start} of {page.total}",
+            f"arXiv kept sending empty pages at result {start} of {total}",
             hint="the export API is unreliable at the moment; try again later",
         )
