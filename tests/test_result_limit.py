@@ -257,3 +257,48 @@ def test_a_count_that_is_no_count_is_the_one_line_error_not_a_page_of_papers(
         "so its pages cannot be followed; the export API is unreliable at the moment; try again later"
     )
     assert client.requests == 1
+
+
+class GrowingPast:
+    """The made-up arXiv, claiming `LIMIT + 1` results on its `nth` answer only: papers added mid-way."""
+
+    def __init__(self, made_up: SubmittedWindow, nth: int) -> None:
+        self.made_up, self.nth, self.answers = made_up, nth, 0
+
+    def __call__(self, request: Request) -> Reply:
+        reply = self.made_up(request)
+        self.answers += 1
+        if self.answers != self.nth:
+            return reply
+        said = b"<opensearch:totalResults>%d</opensearch:totalResults>" % (LIMIT + 1)
+        body = re.sub(rb"<opensearch:totalResults>\d+</opensearch:totalResults>", said, reply.body)
+        return Reply(reply.status, body, reply.headers)
+
+
+def test_progress_counts_each_paper_once_when_a_window_is_asked_again(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """A window found too large at its second page is halved: progress counts its first page's papers once."""
+    arxiv_server.script("api", GrowingPast(SubmittedWindow(four_days()[:20], limit=LIMIT), nth=2))
+    pages: list[int] = []
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), page_size=10, on_page=pages.append)
+    assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 21)]
+    assert sum(pages) == 20, pages
+    assert client.requests == 5  # page 1; page 2 (too many); the older half's two pages; the newer half's one
+
+
+@pytest.mark.parametrize("exact_ends", [False, True])
+def test_progress_counts_papers_of_a_shared_minute_once(
+    arxiv_server: ArxivServer, client: ArxivClient, exact_ends: bool
+) -> None:
+    """Papers of the minute two halves share come in both, and are counted once by the progress."""
+    edge = [
+        *papers(1, 6, NOV[1] + timedelta(hours=10), timedelta(minutes=5)),
+        *papers(7, 10, NOV[2], timedelta(seconds=5)),  # 2 Nov 00:00:00-00:00:45: the shared minute
+        *papers(17, 10, NOV[2] + timedelta(minutes=1), timedelta(seconds=5)),
+    ]
+    arxiv_server.script("api", SubmittedWindow(edge, limit=LIMIT, exact_ends=exact_ends))
+    pages: list[int] = []
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 2), page_size=20, on_page=pages.append)
+    assert len(found) == 26
+    assert sum(pages) == 26, pages

@@ -88,7 +88,7 @@ class RangeSearch:
     """One date-range search: `RangeSearch(client_api, ("cs.CV",)).run(Window.days(a, b))`.
 
     `fetch` makes one paced export API call and parses it (ArxivClient's); `on_page` is told
-    how many papers each page brought (a Progress's `advance`).
+    how many papers each page brought that the search had not seen yet (a Progress's `advance`).
     """
 
     fetch: Fetch
@@ -106,11 +106,15 @@ class RangeSearch:
         minutes, or `max_splits` halvings done), and whatever the client raises.
         """
         seen: dict[str, Paper] = {}
-        for paper in self._windows(whole):
-            seen.setdefault(paper.id, paper)
+        for page in self._windows(whole):
+            before = len(seen)
+            for paper in page:
+                seen.setdefault(paper.id, paper)
+            if self.on_page is not None:  # papers new to this search: a window asked again counts once
+                self.on_page(len(seen) - before)
         return list(seen.values())
 
-    def _windows(self, whole: Window) -> Iterator[Paper]:
+    def _windows(self, whole: Window) -> Iterator[tuple[Paper, ...]]:
         pending = [whole]  # a stack, the older half on top: depth-first, oldest first
         splits = 0
         while pending:
@@ -143,7 +147,7 @@ class RangeSearch:
         cats = " OR ".join(f"cat:{c}" for c in self.categories)
         return f"({cats}) AND {window.query()}"
 
-    def _pages(self, window: Window) -> Iterator[Paper]:
+    def _pages(self, window: Window) -> Iterator[tuple[Paper, ...]]:
         """Follow opensearch:totalResults page by page; _TooMany when it is over the limit."""
         params = {
             "search_query": self._query(window),
@@ -156,9 +160,7 @@ class RangeSearch:
             page, total = self._page({**params, "start": str(start)}, start)
             if total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
                 raise _TooMany(total)
-            if self.on_page is not None:
-                self.on_page(len(page.papers))
-            yield from page.papers
+            yield page.papers
             start += len(page.papers)
             if not page.papers or start >= total:
                 return
