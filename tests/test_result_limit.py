@@ -302,3 +302,13 @@ def test_progress_counts_papers_of_a_shared_minute_once(
     found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 2), page_size=20, on_page=pages.append)
     assert len(found) == 26
     assert sum(pages) == 26, pages
+
+
+def test_a_window_over_the_limit_is_halved_at_once_even_if_its_page_is_empty(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """An empty page claiming a huge count is halved, not retried as a glitch: 11 requests for one day."""
+    arxiv_server.script("api", CountSaying(SubmittedWindow([], limit=LIMIT), "9" * 40))
+    with pytest.raises(ArxivQueryError, match=r"^arXiv has 9{40} results .* in a window too short to split"):
+        client.search(CATS, date(2026, 11, 1), date(2026, 11, 1), page_size=10)
+    assert client.requests == 11  # one a window, 24 h down to 2 min, none spent on retries

@@ -178,7 +178,7 @@ class RangeSearch:
                     "(opensearch:totalResults), so its pages cannot be followed",
                     hint="the export API is unreliable at the moment; try again later",
                 )
-            if page.papers or start >= total:
+            if page.papers or start >= total or total > self.result_limit:  # too many: halve, no retry
                 return page, total
         raise ArxivUnavailable(
             f"arXiv kept sending empty pages at result {start} of {total}",
