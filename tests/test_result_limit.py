@@ -312,3 +312,32 @@ def test_a_window_over_the_limit_is_halved_at_once_even_if_its_page_is_empty(
     with pytest.raises(ArxivQueryError, match=r"^arXiv has 9{40} results .* in a window too short to split"):
         client.search(CATS, date(2026, 11, 1), date(2026, 11, 1), page_size=10)
     assert client.requests == 11  # one a window, 24 h down to 2 min, none spent on retries
+
+
+class OnePerPage:
+    """The made-up arXiv, serving one paper a page however many are asked for."""
+
+    def __init__(self, made_up: SubmittedWindow) -> None:
+        self.made_up = made_up
+
+    def __call__(self, request: Request) -> Reply:
+        reply = self.made_up(request)
+        entries = re.findall(rb"  <entry>.*?</entry>\n", reply.body, re.DOTALL)
+        body = reply.body
+        for extra in entries[1:]:
+            body = body.replace(extra, b"", 1)
+        return Reply(reply.status, body, reply.headers)
+
+
+def test_a_window_of_short_pages_is_bounded_and_the_one_line_error(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """Pages of one paper when ten are asked end after 4 x ceil(25 / 10) = 12 requests, in one line."""
+    arxiv_server.script("api", OnePerPage(SubmittedWindow(four_days()[:20], limit=LIMIT)))
+    with pytest.raises(ArxivUnavailable) as caught:
+        client.search(CATS, date(2026, 11, 1), date(2026, 11, 4), page_size=10)
+    assert str(caught.value) == (
+        f"arXiv sent 12 pages of 12 results for {QUERY}, which has 20, when 10 a page were asked for; "
+        "the export API is unreliable at the moment; try again later"
+    )
+    assert client.requests == 12

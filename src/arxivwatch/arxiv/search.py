@@ -15,6 +15,7 @@ older half is asked first, so the papers still come oldest first.
 
 Bounded: a window of two minutes cannot be halved, and one search halves at most `max_splits`
 windows; past either it fails with the one-line ArxivQueryError a too-large range always gave.
+A window's pages are at most SHORT_PAGES times those it needs at the limit (60 at arXiv's).
 Each halving costs the one request whose answer showed the window too large; every request
 goes through the client, so it is paced and retried like any other.
 """
@@ -39,6 +40,9 @@ MAX_PAGE = 2000  # arXiv serves at most this many results per call
 # stops a server that keeps claiming too many results (at 3 s a request: 13 minutes at most).
 MAX_SPLITS = 256
 MINUTE = timedelta(minutes=1)
+# Pages one window may take, in multiples of the pages a window at the limit needs (15 at
+# arXiv's): arXiv sends full pages; a server sending a paper a page would take 30,000 requests.
+SHORT_PAGES = 4
 
 Fetch = Callable[[Mapping[str, str]], ApiPage]
 
@@ -155,8 +159,10 @@ class RangeSearch:
             "sortOrder": "ascending",
             "max_results": str(min(self.page_size, MAX_PAGE)),
         }
+        size = min(self.page_size, MAX_PAGE)
+        most = SHORT_PAGES * -(-self.result_limit // size)  # pages one window may take
         start = 0
-        while True:
+        for _ in range(most):
             page, total = self._page({**params, "start": str(start)}, start)
             if total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
                 raise _TooMany(total)
@@ -164,6 +170,11 @@ class RangeSearch:
             start += len(page.papers)
             if not page.papers or start >= total:
                 return
+        raise ArxivUnavailable(
+            f"arXiv sent {most} pages of {start} results for {params['search_query']}, which has "
+            f"{total}, when {size} a page were asked for",
+            hint="the export API is unreliable at the moment; try again later",
+        )
 
     def _page(self, params: Mapping[str, str], start: int) -> tuple[ApiPage, int]:
         """One page and its count; an empty page although results remain is arXiv's known
