@@ -341,3 +341,14 @@ def test_a_window_of_short_pages_is_bounded_and_the_one_line_error(
         "the export API is unreliable at the moment; try again later"
     )
     assert client.requests == 12
+
+
+def test_a_range_to_the_last_date_there_is_is_asked_not_a_crash(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """`--until 9999-12-31` has no day after: the range ends at its 23:59, and the papers come."""
+    made_up = SubmittedWindow(four_days()[:20], limit=LIMIT)
+    arxiv_server.script("api", made_up)
+    found = client.search(CATS, date(2026, 11, 1), date.max, page_size=10)
+    assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 21)]
+    assert made_up.asked[0] == ("submittedDate:[202611010000 TO 999912312359]", 0)

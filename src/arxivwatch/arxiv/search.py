@@ -59,11 +59,12 @@ class Window:
         """The UTC days `since` .. `until`, both whole: 00:00 of the first to 00:00 of the day after
         the last, so that papers of the last day's 23:59:01-23:59:59 are in it under either reading
         of an end minute (the module's docstring). Under the to-the-minute reading the papers of the
-        day after's first minute come too: stored once, like the overlap of a catch-up."""
-        return cls(
-            datetime.combine(since, time(0, 0), UTC),
-            datetime.combine(until + timedelta(days=1), time(0, 0), UTC),
-        )
+        day after's first minute come too: stored once, like the overlap of a catch-up. The last
+        date there is (9999-12-31) has no day after: it ends at its 23:59."""
+        first = datetime.combine(since, time(0, 0), UTC)
+        if until == date.max:
+            return cls(first, datetime.combine(until, time(23, 59), UTC))
+        return cls(first, datetime.combine(until + timedelta(days=1), time(0, 0), UTC))
 
     def query(self) -> str:
         """arXiv's filter: `submittedDate:[202611160000 TO 202611240000]`."""
