@@ -352,3 +352,14 @@ def test_a_range_to_the_last_date_there_is_is_asked_not_a_crash(
     found = client.search(CATS, date(2026, 11, 1), date.max, page_size=10)
     assert [p.id for p in found] == [f"2611.{n:05d}" for n in range(1, 21)]
     assert made_up.asked[0] == ("submittedDate:[202611010000 TO 999912312359]", 0)
+
+
+def test_a_year_before_1000_is_written_with_four_digits(
+    arxiv_server: ArxivServer, client: ArxivClient
+) -> None:
+    """`--since 0999-01-01` asks `submittedDate:[099901010000 ...`: twelve digits, not a garbled eleven."""
+    made_up = SubmittedWindow(four_days()[:20], limit=LIMIT)
+    arxiv_server.script("api", made_up)
+    found = client.search(CATS, date(999, 1, 1), date(2026, 11, 4), page_size=10)
+    assert len(found) == 20
+    assert made_up.asked[0] == ("submittedDate:[099901010000 TO 202611050000]", 0)

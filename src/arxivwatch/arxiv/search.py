@@ -68,7 +68,7 @@ class Window:
 
     def query(self) -> str:
         """arXiv's filter: `submittedDate:[202611160000 TO 202611240000]`."""
-        return f"submittedDate:[{self.first:%Y%m%d%H%M} TO {self.last:%Y%m%d%H%M}]"
+        return f"submittedDate:[{_minute(self.first)} TO {_minute(self.last)}]"
 
     def halves(self) -> tuple[Window, Window] | None:
         """The older and the newer half, sharing their middle minute (see the module's docstring);
@@ -78,6 +78,11 @@ class Window:
             return None
         middle = self.first + (minutes // 2) * MINUTE
         return Window(self.first, middle), Window(middle, self.last)
+
+
+def _minute(moment: datetime) -> str:
+    """`202611160000`: always twelve digits (strftime's %Y writes the year 999 as `999`)."""
+    return f"{moment.year:04d}{moment:%m%d%H%M}"
 
 
 class _TooMany(Exception):
