@@ -199,7 +199,7 @@ def test_search_pages_are_paced_and_minimal(
     assert clock.sleeps == [3.0, 3.0]
     first = requests[0]
     assert first.param("search_query") == (
-        "(cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND submittedDate:[202411210000 TO 202411272359]"
+        "(cat:cs.CV OR cat:eess.IV OR cat:cs.LG) AND submittedDate:[202411210000 TO 202411280000]"
     )
     assert (first.param("sortBy"), first.param("sortOrder"), first.param("max_results")) == (
         "submittedDate",

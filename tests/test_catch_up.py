@@ -57,7 +57,7 @@ def test_the_catch_up_overlaps_the_last_good_poll_and_loses_nothing(
     assert result is not None
     assert len(arxiv_server.requests_to("api")) - before == 1  # 25 results: one page
     query = arxiv_server.requests_to("api")[-1].param("search_query")
-    assert "submittedDate:[202611160000 TO 202611232359]" in query
+    assert "submittedDate:[202611160000 TO 202611240000]" in query
     assert (result.new, result.updated) == (5 + 12, 1)
     assert stored_ids(cfg, now) == {p.id for p in [*seen, *gap, *later]}
     with open_store(cfg, now) as store:

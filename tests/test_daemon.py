@@ -315,7 +315,8 @@ def test_start_up_backfills_days_of_missed_polls_through_the_export_api_once(
     assert len(requests) == 1
     start = poll.backfill_start(last).astimezone(UTC)  # overlaps the last good poll (test_catch_up)
     assert start < last
-    window = f"submittedDate:[{start:%Y%m%d}0000 TO {datetime.now(UTC):%Y%m%d}2359]"
+    day_after = datetime.now(UTC) + timedelta(days=1)  # the range ends at midnight after today (UTC)
+    window = f"submittedDate:[{start:%Y%m%d}0000 TO {day_after:%Y%m%d}0000]"
     assert window in requests[0].param("search_query")
     with open_db(tmp_path) as store:
         assert store.count_papers() == 100

@@ -206,7 +206,7 @@ class ArxivClient:
         """Papers first submitted in [since, until] (UTC days) in any of `categories`, oldest first.
 
         A range holding more than arXiv serves for one query is asked in halves (search.py);
-        `on_page` is told the number of papers of each page as it arrives.
+        `on_page` is told the number of papers new to the search of each page as it arrives.
         """
         if not categories:
             raise ArxivQueryError("no arXiv categories to ask for", hint="set [arxiv] categories")

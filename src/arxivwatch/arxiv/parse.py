@@ -46,7 +46,7 @@ class ApiPage:
     """One page of export API results, with the paging numbers arXiv reported."""
 
     papers: tuple[Paper, ...]
-    total: int
+    total: int | None  # None when arXiv's answer has no count, or one that is not a whole number >= 0
     start: int
     per_page: int
 
@@ -97,7 +97,7 @@ def parse_api(data: bytes) -> ApiPage:
     papers = tuple(_api_paper(entry) for entry in parsed.entries)
     return ApiPage(
         papers=papers,
-        total=_int(feed.get("opensearch_totalresults"), default=len(papers)),
+        total=_count(feed.get("opensearch_totalresults")),
         start=_int(feed.get("opensearch_startindex"), default=0),
         per_page=_int(feed.get("opensearch_itemsperpage"), default=len(papers)),
     )
@@ -238,3 +238,9 @@ def _int(value: object, *, default: int) -> int:
         return int(str(value))
     except (TypeError, ValueError):
         return default
+
+
+def _count(value: object) -> int | None:
+    """opensearch:totalResults as a whole number >= 0; None for anything else (absent, "many", -1)."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdecimal() and text.isascii() else None

@@ -15,6 +15,7 @@ older half is asked first, so the papers still come oldest first.
 
 Bounded: a window of two minutes cannot be halved, and one search halves at most `max_splits`
 windows; past either it fails with the one-line ArxivQueryError a too-large range always gave.
+A window's pages are at most SHORT_PAGES times those it needs at the limit (60 at arXiv's).
 Each halving costs the one request whose answer showed the window too large; every request
 goes through the client, so it is paced and retried like any other.
 """
@@ -39,6 +40,9 @@ MAX_PAGE = 2000  # arXiv serves at most this many results per call
 # stops a server that keeps claiming too many results (at 3 s a request: 13 minutes at most).
 MAX_SPLITS = 256
 MINUTE = timedelta(minutes=1)
+# Pages one window may take, in multiples of the pages a window at the limit needs (15 at
+# arXiv's): arXiv sends full pages; a server sending a paper a page would take 30,000 requests.
+SHORT_PAGES = 4
 
 Fetch = Callable[[Mapping[str, str]], ApiPage]
 
@@ -52,12 +56,19 @@ class Window:
 
     @classmethod
     def days(cls, since: date, until: date) -> Window:
-        """The UTC days `since` .. `until`, both whole: 00:00 of the first to 23:59 of the last."""
-        return cls(datetime.combine(since, time(0, 0), UTC), datetime.combine(until, time(23, 59), UTC))
+        """The UTC days `since` .. `until`, both whole: 00:00 of the first to 00:00 of the day after
+        the last, so that papers of the last day's 23:59:01-23:59:59 are in it under either reading
+        of an end minute (the module's docstring). Under the to-the-minute reading the papers of the
+        day after's first minute come too: stored once, like the overlap of a catch-up. The last
+        date there is (9999-12-31) has no day after: it ends at its 23:59."""
+        first = datetime.combine(since, time(0, 0), UTC)
+        if until == date.max:
+            return cls(first, datetime.combine(until, time(23, 59), UTC))
+        return cls(first, datetime.combine(until + timedelta(days=1), time(0, 0), UTC))
 
     def query(self) -> str:
-        """arXiv's filter: `submittedDate:[202611160000 TO 202611232359]`."""
-        return f"submittedDate:[{self.first:%Y%m%d%H%M} TO {self.last:%Y%m%d%H%M}]"
+        """arXiv's filter: `submittedDate:[202611160000 TO 202611240000]`."""
+        return f"submittedDate:[{_minute(self.first)} TO {_minute(self.last)}]"
 
     def halves(self) -> tuple[Window, Window] | None:
         """The older and the newer half, sharing their middle minute (see the module's docstring);
@@ -67,6 +78,11 @@ class Window:
             return None
         middle = self.first + (minutes // 2) * MINUTE
         return Window(self.first, middle), Window(middle, self.last)
+
+
+def _minute(moment: datetime) -> str:
+    """`202611160000`: always twelve digits (strftime's %Y writes the year 999 as `999`)."""
+    return f"{moment.year:04d}{moment:%m%d%H%M}"
 
 
 class _TooMany(Exception):
@@ -82,7 +98,7 @@ class RangeSearch:
     """One date-range search: `RangeSearch(client_api, ("cs.CV",)).run(Window.days(a, b))`.
 
     `fetch` makes one paced export API call and parses it (ArxivClient's); `on_page` is told
-    how many papers each page brought (a Progress's `advance`).
+    how many papers each page brought that the search had not seen yet (a Progress's `advance`).
     """
 
     fetch: Fetch
@@ -100,11 +116,15 @@ class RangeSearch:
         minutes, or `max_splits` halvings done), and whatever the client raises.
         """
         seen: dict[str, Paper] = {}
-        for paper in self._windows(whole):
-            seen.setdefault(paper.id, paper)
+        for page in self._windows(whole):
+            before = len(seen)
+            for paper in page:
+                seen.setdefault(paper.id, paper)
+            if self.on_page is not None:  # papers new to this search: a window asked again counts once
+                self.on_page(len(seen) - before)
         return list(seen.values())
 
-    def _windows(self, whole: Window) -> Iterator[Paper]:
+    def _windows(self, whole: Window) -> Iterator[tuple[Paper, ...]]:
         pending = [whole]  # a stack, the older half on top: depth-first, oldest first
         splits = 0
         while pending:
@@ -137,7 +157,7 @@ class RangeSearch:
         cats = " OR ".join(f"cat:{c}" for c in self.categories)
         return f"({cats}) AND {window.query()}"
 
-    def _pages(self, window: Window) -> Iterator[Paper]:
+    def _pages(self, window: Window) -> Iterator[tuple[Paper, ...]]:
         """Follow opensearch:totalResults page by page; _TooMany when it is over the limit."""
         params = {
             "search_query": self._query(window),
@@ -145,28 +165,39 @@ class RangeSearch:
             "sortOrder": "ascending",
             "max_results": str(min(self.page_size, MAX_PAGE)),
         }
+        size = min(self.page_size, MAX_PAGE)
+        most = SHORT_PAGES * -(-self.result_limit // size)  # pages one window may take
         start = 0
-        while True:
-            page = self._page({**params, "start": str(start)}, start)
-            if page.total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
-                raise _TooMany(page.total)
-            if self.on_page is not None:
-                self.on_page(len(page.papers))
-            yield from page.papers
+        for _ in range(most):
+            page, total = self._page({**params, "start": str(start)}, start)
+            if total > self.result_limit:  # at a later page too: arXiv grew past it mid-way
+                raise _TooMany(total)
+            yield page.papers
             start += len(page.papers)
-            if not page.papers or start >= page.total:
+            if not page.papers or start >= total:
                 return
-
-    def _page(self, params: Mapping[str, str], start: int) -> ApiPage:
-        """One page; an empty page although results remain is arXiv's known glitch: ask again."""
-        for _ in range(self.empty_page_retries):
-            page = self.fetch(params)
-            if page.papers or start >= page.total:
-                return page
-        page = self.fetch(params)
-        if page.papers or start >= page.total:
-            return page
         raise ArxivUnavailable(
-            f"arXiv kept sending empty pages at result {start} of {page.total}",
+            f"arXiv sent {most} pages of {start} results for {params['search_query']}, which has "
+            f"{total}, when {size} a page were asked for",
+            hint="the export API is unreliable at the moment; try again later",
+        )
+
+    def _page(self, params: Mapping[str, str], start: int) -> tuple[ApiPage, int]:
+        """One page and its count; an empty page although results remain is arXiv's known
+        glitch: ask again. ArxivUnavailable for an answer without a count (opensearch:totalResults
+        absent, not a number, negative): taking the first page for all would lose the rest."""
+        for _ in range(self.empty_page_retries + 1):
+            page = self.fetch(params)
+            total = page.total
+            if total is None:
+                raise ArxivUnavailable(
+                    f"arXiv's answer for {params['search_query']} gave no count of its results "
+                    "(opensearch:totalResults), so its pages cannot be followed",
+                    hint="the export API is unreliable at the moment; try again later",
+                )
+            if page.papers or start >= total or total > self.result_limit:  # too many: halve, no retry
+                return page, total
+        raise ArxivUnavailable(
+            f"arXiv kept sending empty pages at result {start} of {total}",
             hint="the export API is unreliable at the moment; try again later",
         )
