@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -129,6 +130,31 @@ def test_papers_of_the_minute_two_halves_share_come_once(
         ("submittedDate:[202611010000 TO 202611020000]", 0),  # 16 (7 with exact ends)
         ("submittedDate:[202611020000 TO 202611030000]", 0),  # 20, some of them seen already
     ]
+
+
+class RevisedMidway(SubmittedWindow):
+    """The made-up arXiv, where paper 2611.00007 gets its version 2 after the second request."""
+
+    def __call__(self, request: Request) -> Reply:
+        reply = super().__call__(request)
+        if len(self.asked) == 2:
+            self.papers = [replace(p, version=2) if p.id == "2611.00007" else p for p in self.papers]
+        return reply
+
+
+def test_a_paper_met_twice_keeps_its_newest_version(arxiv_server: ArxivServer, client: ArxivClient) -> None:
+    """A paper of the shared minute, revised between the two halves' requests, comes once as v2."""
+    edge = [
+        *papers(1, 6, NOV[1] + timedelta(hours=10), timedelta(minutes=5)),
+        *papers(7, 10, NOV[2], timedelta(seconds=5)),
+        *papers(17, 10, NOV[2] + timedelta(minutes=1), timedelta(seconds=5)),
+    ]
+    arxiv_server.script("api", RevisedMidway(edge, limit=LIMIT))
+    found = client.search(CATS, date(2026, 11, 1), date(2026, 11, 2), page_size=20)
+    versions = {p.id: p.version for p in found}
+    assert len(found) == 26
+    assert versions["2611.00007"] == 2
+    assert {v for i, v in versions.items() if i != "2611.00007"} == {1}
 
 
 def test_a_two_minute_window_over_the_limit_is_the_one_line_error(

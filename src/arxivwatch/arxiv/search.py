@@ -110,7 +110,8 @@ class RangeSearch:
     on_page: Callable[[int], None] | None = None
 
     def run(self, whole: Window) -> list[Paper]:
-        """Every paper first submitted in `whole` in any of the categories, oldest first, once each.
+        """Every paper first submitted in `whole` in any of the categories, oldest first, once each
+        (in the newest version the search met).
 
         Raises ArxivQueryError when a window arXiv says is too large cannot be halved (two
         minutes, or `max_splits` halvings done), and whatever the client raises.
@@ -119,7 +120,9 @@ class RangeSearch:
         for page in self._windows(whole):
             before = len(seen)
             for paper in page:
-                seen.setdefault(paper.id, paper)
+                # A paper met twice (a shared minute, a window asked again) keeps its newest version.
+                if paper.version >= seen.get(paper.id, paper).version:
+                    seen[paper.id] = paper
             if self.on_page is not None:  # papers new to this search: a window asked again counts once
                 self.on_page(len(seen) - before)
         return list(seen.values())
