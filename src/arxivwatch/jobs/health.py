@@ -12,7 +12,7 @@ channel turned off with digests pending (nothing will send them until it is back
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,8 @@ def check_problem(
     due = previous_run(config, "poll", now - GRACE)
     if due is not None and last_at < due:
         return (
-            f"the last poll ({last_at:%Y-%m-%d %H:%M} UTC) is older than the poll due at {due:%Y-%m-%d %H:%M}"
+            f"the last poll ({last_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is older than the poll due at "
+            f"{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"  # the schedule's zone may differ: both in UTC
         )
     return None
 
