@@ -31,6 +31,16 @@ def no_database(path: Path) -> str:
     return f"no database at {path} yet: run `arxivwatch poll` (or start the daemon) first"
 
 
+def older_schema(path: Path, schema: int, latest: int) -> str:
+    """What `status` says when the database at `path` has an older `schema` than this
+    arxivwatch's `latest`: status reads it only once upgraded, and never upgrades it (an older
+    daemon may still be running on it)."""
+    return (
+        f"the database {path} has schema {schema}, older than this arxivwatch's ({latest}): "
+        "run `arxivwatch poll` (or restart the daemon) to upgrade it"
+    )
+
+
 def check_problem(
     config: Config, *, last_at: datetime | None, outcome: str | None, now: datetime
 ) -> str | None:
