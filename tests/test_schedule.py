@@ -207,7 +207,7 @@ def test_status_check_flags_the_poll_missed_after_the_autumn_night(
     with deadline(10):
         code = status.status(ny_config, check=True, clock=FakeClock(polled + timedelta(hours=28)), out=sink)
     assert code == 1
-    assert "poll due at 2026-11-02 01:30" in sink.getvalue()
+    assert "poll due at 2026-11-02 06:30 UTC" in sink.getvalue()  # 01:30 EST
 
 
 def test_status_shows_the_next_poll_on_the_spring_day(ny_config: Config, arxiv_server: ArxivServer) -> None:

@@ -170,20 +170,32 @@ def resend_pending(config: Config, *, clock: Clock | None = None) -> list[Digest
     """Send the digests left pending by a crash or a refused send, exactly as recorded
     (the daemon calls this on start), on the channels the configuration enables and file
     (`retried_channels`): email or Slack turned off keeps its pending digests until it is
-    turned on again. Raises the first
-    failure; later ones stay pending. Once it has sent every pending digest of the enabled
+    turned on again. A failure stops its channel only (that channel's later digests stay
+    pending, in order): the other channels' digests are still sent; the first failure is
+    raised once every channel was tried. Once it has sent every pending digest of the enabled
     channels, the digest heartbeat says so: the failure that left them pending is over
     (`status --check` is healthy again without waiting for the next scheduled digest)."""
     clock = clock or SystemClock()
     results = []
+    failures: list[DeliveryError] = []
+    failed: set[str] = set()
     budget = WaitBudget(config.slack.max_wait)
     with open_store(config, clock) as store, _sending(config, store, dry_run=False):
         retried = retried_channels(config)
         for record in [r for r in store.pending_digests() if r.channel in retried]:
-            record = _frozen(config, store, record)
-            results.append(deliver(config, store, record, clock, budget))
+            if record.channel in failed:  # its channel failed: the rest keep their order
+                continue
+            try:
+                results.append(deliver(config, store, _frozen(config, store, record), clock, budget))
+            except DeliveryError as e:
+                failed.add(record.channel)
+                failures.append(e)
         if results and not any(r.channel in retried for r in store.pending_digests()):
             store.beat("digest", True, "; ".join(f"resent {r.line}" for r in results))
+    for failure in failures[1:]:  # the first becomes the caller's error
+        log.error("%s (left pending for the next run)", failure)
+    if failures:
+        raise failures[0]
     return results
 
 

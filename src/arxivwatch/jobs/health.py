@@ -12,7 +12,7 @@ channel turned off with digests pending (nothing will send them until it is back
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,16 @@ def no_database(path: Path) -> str:
     return f"no database at {path} yet: run `arxivwatch poll` (or start the daemon) first"
 
 
+def older_schema(path: Path, schema: int, latest: int) -> str:
+    """What `status` says when the database at `path` has an older `schema` than this
+    arxivwatch's `latest`: status reads it only once upgraded, and never upgrades it (an older
+    daemon may still be running on it)."""
+    return (
+        f"the database {path} has schema {schema}, older than this arxivwatch's ({latest}): "
+        "run `arxivwatch poll` (or restart the daemon) to upgrade it"
+    )
+
+
 def check_problem(
     config: Config, *, last_at: datetime | None, outcome: str | None, now: datetime
 ) -> str | None:
@@ -43,7 +53,8 @@ def check_problem(
     due = previous_run(config, "poll", now - GRACE)
     if due is not None and last_at < due:
         return (
-            f"the last poll ({last_at:%Y-%m-%d %H:%M} UTC) is older than the poll due at {due:%Y-%m-%d %H:%M}"
+            f"the last poll ({last_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is older than the poll due at "
+            f"{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"  # the schedule's zone may differ: both in UTC
         )
     return None
 

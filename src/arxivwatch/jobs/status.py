@@ -18,6 +18,7 @@ from arxivwatch.jobs.health import (
     digest_problem,
     model_problem,
     no_database,
+    older_schema,
     pending_problem,
     stale_feed,
 )
@@ -31,11 +32,20 @@ __all__ = ["GRACE", "check_problem", "collect", "stale_feed", "status"]
 
 def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
     """Everything `status` shows, as plain JSON-ready values; "exists" says whether the
-    database file does (a path without one is reported, unhealthy, and nothing is created)."""
+    database file does (a path without one, or with an empty file, is reported, unhealthy, and
+    nothing is created). A database of an older schema is reported unhealthy, unread
+    ("papers_stored" null) and unchanged: only a command that writes upgrades it."""
+    from arxivwatch.store import MIGRATIONS, schema_of
+
     clock = clock or SystemClock()
     now = clock.now()
-    if not config.db_path.exists():
-        return _without_database(config, now)
+    path = config.db_path
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return _without_database(config, now, exists=False, problem=no_database(path))
+    schema = schema_of(path) if path.is_file() else None
+    if schema is not None and schema < len(MIGRATIONS):
+        behind = older_schema(path, schema, len(MIGRATIONS))
+        return _without_database(config, now, exists=True, problem=behind)
     with open_store(config, clock) as store:
         last = store.last_poll()
         pending = store.pending_digests()
@@ -90,12 +100,13 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
     return report
 
 
-def _without_database(config: Config, now: datetime) -> dict[str, Any]:
-    """The report for a path with no database yet: every key, nothing stored, unhealthy."""
+def _without_database(config: Config, now: datetime, *, exists: bool, problem: str) -> dict[str, Any]:
+    """The report for a path with no database yet (`exists` False: nothing stored) or one status
+    may not read (an older schema: papers unknown): every key, unhealthy, `problem` saying why."""
     return {
         "database": str(config.db_path),
-        "exists": False,
-        "papers_stored": 0,
+        "exists": exists,
+        "papers_stored": 0 if not exists else None,
         "last_poll": None,
         "digests": [],
         "channels": {},
@@ -104,7 +115,7 @@ def _without_database(config: Config, now: datetime) -> dict[str, Any]:
         "model": _model(config),
         "next_runs": {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")},
         "healthy": False,
-        "problem": no_database(config.db_path),
+        "problem": problem,
     }
 
 
@@ -200,7 +211,7 @@ def _seconds(stamp: str) -> str:
 
 
 def _print(report: dict[str, Any], out: IO[str]) -> None:
-    if not report["exists"]:
+    if not report["exists"] or report["papers_stored"] is None:  # nothing read: the one line why
         out.write(f"{report['problem']}\n")
         return
     last = report["last_poll"]

@@ -23,13 +23,22 @@ sqlite3.
 
 from __future__ import annotations
 
-from arxivwatch.store._db import MIGRATIONS
+from arxivwatch.store._db import MIGRATIONS, schema_of
 from arxivwatch.store.ledger import DigestRecord, LedgerTables
 from arxivwatch.store.offers import OfferTables
 from arxivwatch.store.papers import NEW_TYPES, PaperTables, PollRun, UpsertResult
 from arxivwatch.store.retention import PruneResult, RetentionTables
 
-__all__ = ["MIGRATIONS", "NEW_TYPES", "DigestRecord", "PollRun", "PruneResult", "Store", "UpsertResult"]
+__all__ = [
+    "MIGRATIONS",
+    "NEW_TYPES",
+    "DigestRecord",
+    "PollRun",
+    "PruneResult",
+    "Store",
+    "UpsertResult",
+    "schema_of",
+]
 
 
 class Store(PaperTables, LedgerTables, OfferTables, RetentionTables):

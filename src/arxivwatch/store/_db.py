@@ -108,6 +108,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def schema_of(path: Path) -> int | None:
+    """The schema version (PRAGMA user_version) of the existing database file at `path`, read
+    without creating, migrating or writing anything (0 for an empty file); None when SQLite
+    cannot read it (opening it as a Store then says why, in its one line)."""
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=rw"  # rw: never creates the file
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)) as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+
+
 class Database:
     """The open database at `path`, migrated to the latest schema; the base of Store's table groups."""
 
