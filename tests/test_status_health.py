@@ -152,6 +152,9 @@ def test_a_failed_file_digest_without_a_folder_is_flagged_and_retried_by_the_pla
     with pytest.raises(DeliveryError):  # the plain run retries it, and fails as any channel does
         digest.digest(cfg, clock=clock, out=io.StringIO(), report=report)
     assert report.getvalue().startswith("file: failed, left pending: ")
+    out = io.StringIO()
+    status.status(cfg, clock=clock, out=out)
+    assert "file (not enabled; every digest run retries its pending digests): " in out.getvalue()
     cfg.digest_folder.unlink()
     report = io.StringIO()
     results = digest.digest(cfg, clock=clock, out=io.StringIO(), report=report)

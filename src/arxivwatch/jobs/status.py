@@ -245,6 +245,8 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
         pending = f", pending: {', '.join(c['pending'])}" if c["pending"] else ""
         refused = f", refused recipients: {', '.join(c['refused'])}" if c["refused"] else ""
         off = "" if c["enabled"] else " (not enabled)"
+        if not c["enabled"] and channel == "file" and c["pending"]:
+            off = " (not enabled; every digest run retries its pending digests)"
         lines.append(f"{channel}{off}: {said}; {c['waiting']} papers waiting{pending}{refused}")
     for job, at in report["next_runs"].items():
         lines.append(f"next {job}: {at}")
