@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from arxivwatch import slackblocks
-from arxivwatch.models import ARXIV_ABS, ARXIV_PDF, Digest, DigestItem, Message, abs_link, pdf_link
+from arxivwatch.models import (
+    ARXIV_ABS,
+    ARXIV_PDF,
+    Digest,
+    DigestItem,
+    Message,
+    Profile,
+    abs_link,
+    pdf_link,
+)
 from arxivwatch.titles import unicode_text
 
 if TYPE_CHECKING:
@@ -131,11 +140,11 @@ def _inline_css(html: str) -> str:
 
 def _context(digest: Digest) -> dict[str, Any]:
     label = period_label(digest)
-    titles = {section.profile.name: section.profile.title for section in digest.sections}
+    titles = {section.profile.name: profile_title(section.profile) for section in digest.sections}
     sections = [
         SectionView(
             name=section.profile.name,
-            title=clean(section.profile.title or section.profile.name),
+            title=titles[section.profile.name],
             description=clean(section.profile.description),
             items=tuple(
                 _item_view(i, item, titles, digest.end.year) for i, item in enumerate(section.items, 1)
@@ -172,12 +181,18 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -
         authors=short_authors(paper.authors),
         categories=", ".join(clean(c) for c in paper.categories),
         score=f"{item.score:.2f}",
-        badges=tuple(f"{clean(titles.get(name, name))} {value:.2f}" for name, value in item.also),
+        badges=tuple(f"{titles.get(name) or clean(name)} {value:.2f}" for name, value in item.also),
         reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
         lead=lead(paper.abstract),
         updated=item.updated,
         late=late_note(item, year),
     )
+
+
+def profile_title(profile: Profile) -> str:
+    """The profile's title as a heading or badge shows it: cleaned, cut to MAX_TITLE characters,
+    and its name when the title is blank (a Slack text element must not be empty)."""
+    return _cut(clean(profile.title), MAX_TITLE) or profile.name
 
 
 def late_note(item: DigestItem, year: int) -> str:
