@@ -429,3 +429,21 @@ def test_markdown_line_starts_in_untrusted_text_stay_text() -> None:
     assert (
         "\\# Hash Name" in text and "\\- A list abstract." in text and "1\\. A numbered description" in text
     )
+
+
+def test_only_the_author_names_shown_have_their_tex_converted() -> None:
+    """A paper with thousands of TeX-laden author names renders in bounded time: only the three
+    names shown (before "et al.") go through pylatexenc."""
+    import time
+
+    many = tuple(f"Author{i} " + "\\'e" * 300 for i in range(2000))
+    authors = ("Niccol\\`o Rossi", "Anna Mar{\\aa}k", "Jos\\'e M\\\"uller", *many)
+    hostile = make_paper("2411.12345", "Many authors", authors=authors)
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=hostile),)),))
+    started = time.process_time()
+    message = render.render(d)
+    assert time.process_time() - started < 3.0
+    assert "Niccolò Rossi, Anna Maråk, José Müller et al." in message.text
+    assert render.short_authors(authors[:4]) == "Niccolò Rossi, Anna Maråk, José Müller, Author0 " + "é" * 300

@@ -296,11 +296,13 @@ def clean(text: str) -> str:
 
 
 def short_authors(authors: tuple[str, ...] | list[str]) -> str:
-    """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them."""
-    names = [clean(unicode_text(a)) for a in authors]
-    if len(names) > MAX_AUTHORS:
-        return ", ".join(names[:3]) + " et al."
-    return ", ".join(names)
+    """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them.
+
+    Only the names shown have their TeX converted (a collaboration lists thousands).
+    """
+    if len(authors) > MAX_AUTHORS:
+        return ", ".join(clean(unicode_text(a)) for a in authors[:3]) + " et al."
+    return ", ".join(clean(unicode_text(a)) for a in authors)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
