@@ -153,8 +153,10 @@ def clean_title(title: str) -> str:
 
     "MICCAI'19 Best Paper - Segmentation of the Prostate" -> "Segmentation of the Prostate";
     "One cycle (Just notes)" -> "One cycle"; "Microsoft [COCO]: Common Objects" ->
-    "Microsoft COCO: Common Objects".
+    "Microsoft COCO: Common Objects". Control and format characters (ANSI escapes, bidi
+    overrides) become spaces: the title is shown in `arxivwatch score` output and digests.
     """
+    title = "".join(c if c.isprintable() else " " for c in title)
     text = _TRAILING_NOTE.sub("", unicode_text(title))
     text = _LEADING_NOTE.sub("", text, count=1)
     text = re.sub(r"\[([^\]]*)\]", r"\1", text)
