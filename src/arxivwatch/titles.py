@@ -114,7 +114,8 @@ def unicode_text(text: str) -> str:
     """`text` with its TeX markup turned into Unicode, whitespace collapsed.
 
     "Niccol\\`o Rossi" -> "Niccolò Rossi"; "$\\alpha$-divergence" -> "α-divergence".
-    Plain text comes back as it was; text pylatexenc cannot parse comes back unchanged.
+    Plain text comes back as it was; text pylatexenc cannot parse, or whose TeX reads as
+    nothing, comes back unchanged (whitespace collapsed).
     Only the first MAX_TEX_CHARS characters are read (the digest cuts titles far shorter).
     """
     if len(text) > MAX_TEX_CHARS:
@@ -126,7 +127,8 @@ def unicode_text(text: str) -> str:
         converted = str(converter.latex_to_text(_protect(text.translate(_STAND_INS)), latex_context=parsing))
     except Exception:
         return " ".join(text.split())
-    return " ".join(converted.translate(_RESTORE).replace("\xa0", " ").split())
+    # TeX that reads as nothing ("}}", "\\verb|x|") is shown as written rather than as a blank
+    return " ".join(converted.translate(_RESTORE).replace("\xa0", " ").split()) or " ".join(text.split())
 
 
 def _protect(text: str) -> str:
