@@ -447,3 +447,15 @@ def test_only_the_author_names_shown_have_their_tex_converted() -> None:
     assert time.process_time() - started < 3.0
     assert "Niccolò Rossi, Anna Maråk, José Müller et al." in message.text
     assert render.short_authors(authors[:4]) == "Niccolò Rossi, Anna Maråk, José Müller, Author0 " + "é" * 300
+
+
+def test_a_blank_profile_title_reads_as_its_name_in_every_format() -> None:
+    """A profile whose title is blank once cleaned is named by its name in headings and in
+    "also matches:" badges in every format, never as an empty heading or a bare score."""
+    profiles = (Profile("a", " \u200b "), Profile("b", "\t"))
+    listed = make_paper("2411.00001", "Listed under a")
+    scores = {listed.id: {"a": Score(listed.id, "a", 0.9), "b": Score(listed.id, "b", 0.8)}}
+    d = digest.select([listed], scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="x")
+    for name, shown in _every_format_as_text(render.render(d)).items():
+        assert "also matches: b 0.80" in shown.replace(" | ", " · "), name
+        assert re.search(r"(^|\n|== |## )a \(1", shown) or "a (1)" in shown, name
