@@ -459,3 +459,20 @@ def test_a_blank_profile_title_reads_as_its_name_in_every_format() -> None:
     for name, shown in _every_format_as_text(render.render(d)).items():
         assert "also matches: b 0.80" in shown.replace(" | ", " · "), name
         assert re.search(r"(^|\n|== |## )a \(1", shown) or "a (1)" in shown, name
+
+
+def test_invisible_format_characters_are_dropped_not_spaced() -> None:
+    """Soft hyphens and zero-width spaces in a title vanish instead of splitting its words, bidi
+    overrides vanish, and the joiners a script needs (ZWNJ, ZWJ) are kept, in every format."""
+    hostile = make_paper(
+        "2411.12121",
+        "Seg\u00admen\u00adta\u00adtion of \u200bcells \u202eexe.fdp\u202c now",
+        authors=("Mohammad\u200cReza Ahmadi",),
+    )
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=hostile),)),))
+    for name, shown in _every_format_as_text(render.render(d)).items():
+        assert "Segmentation of cells exe.fdp now" in shown, name
+        assert "Mohammad\u200cReza Ahmadi" in shown, name
+        assert "\u202e" not in shown and "\u00ad" not in shown, name

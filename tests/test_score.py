@@ -309,4 +309,4 @@ def test_like_titles_carry_no_terminal_controls(trained: model.Model) -> None:
         (result,) = scorer.score([UNET])
     likes = [r for s in result.values() for r in s.reasons if r.startswith("like: ")]
     assert likes
-    assert all(r.isprintable() and r.endswith(" [31m evil 0m ok") for r in likes), likes
+    assert all(r.isprintable() and r.endswith(" [31mevil 0m ok") for r in likes), likes

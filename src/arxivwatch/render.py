@@ -36,7 +36,7 @@ from arxivwatch.models import (
     abs_link,
     pdf_link,
 )
-from arxivwatch.titles import unicode_text
+from arxivwatch.titles import unicode_text, visible
 
 if TYPE_CHECKING:
     import jinja2
@@ -291,8 +291,9 @@ def _papers(n: int) -> str:
 
 
 def clean(text: str) -> str:
-    """Whitespace (newlines, tabs, control characters) collapsed to single spaces."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    """Whitespace (newlines, tabs, control characters) collapsed to single spaces; invisible
+    format characters (soft hyphens, zero-width spaces, bidi overrides) dropped (`visible`)."""
+    return " ".join(visible(text).split())
 
 
 def short_authors(authors: tuple[str, ...] | list[str]) -> str:
