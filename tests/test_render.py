@@ -452,7 +452,7 @@ def test_only_the_author_names_shown_have_their_tex_converted() -> None:
 def test_a_blank_profile_title_reads_as_its_name_in_every_format() -> None:
     """A profile whose title is blank once cleaned is named by its name in headings and in
     "also matches:" badges in every format, never as an empty heading or a bare score."""
-    profiles = (Profile("a", " \u200b "), Profile("b", "\t"))
+    profiles = (Profile("a", " \u200b \u200d"), Profile("b", "\t\u200c"))
     listed = make_paper("2411.00001", "Listed under a")
     scores = {listed.id: {"a": Score(listed.id, "a", 0.9), "b": Score(listed.id, "b", 0.8)}}
     d = digest.select([listed], scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="x")

@@ -290,10 +290,14 @@ def _papers(n: int) -> str:
     return "1 paper" if n == 1 else f"{n} papers"
 
 
+_STRAY_JOINERS = re.compile(r"(?<!\S)[\u200c\u200d]+|[\u200c\u200d]+(?!\S)")  # ZWNJ/ZWJ joining nothing
+
+
 def clean(text: str) -> str:
     """Whitespace (newlines, tabs, control characters) collapsed to single spaces; invisible
-    format characters (soft hyphens, zero-width spaces, bidi overrides) dropped (`visible`)."""
-    return " ".join(visible(text).split())
+    format characters (soft hyphens, zero-width spaces, bidi overrides) dropped (`visible`), and
+    the joiners `visible` keeps dropped too unless they join two characters."""
+    return " ".join(_STRAY_JOINERS.sub("", " ".join(visible(text).split())).split())
 
 
 def short_authors(authors: tuple[str, ...] | list[str]) -> str:
