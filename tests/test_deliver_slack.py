@@ -278,3 +278,27 @@ def test_markup_in_untrusted_text_is_posted_as_literal_text(emulator: SlackEmula
     }
     mrkdwn = " ".join(mrkdwn_texts(posted))
     assert not any(word in mrkdwn for word in ("robust", "evil", "Ann", "U123", "channel", "here", "Other"))
+
+
+@pytest.mark.parametrize("title", ["   ", "\u200b\u202e\t", "Segmentation " * 400])
+def test_a_blank_or_huge_profile_title_still_posts_and_reads_right(
+    emulator: SlackEmulator, title: str
+) -> None:
+    """A profile title blank once cleaned reads as the profile's name in its heading and badges, and a
+    huge one is cut, so Slack accepts the message and no block passes 3,000 characters."""
+    profiles = (Profile("seg", title), Profile("other", title))
+    hostile = paper("2411.55555", "A title", categories=("cs.CV",))
+    scores = {hostile.id: {"seg": Score(hostile.id, "seg", 0.9), "other": Score(hostile.id, "other", 0.6)}}
+    d = digest.select([hostile], scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="slack")
+    _send(render(d), emulator)
+    (posted,) = emulator.messages
+    heading, item = (b for b in posted["blocks"] if b["type"] == "rich_text")
+    assert all(len(shown_text(b)) <= 3000 for b in posted["blocks"])
+    badges = next(line for line in shown_text(item).splitlines() if line.startswith("also matches: "))
+    if title.strip("\u200b\u202e\t "):
+        shown = shown_text(heading)
+        assert shown.startswith("Segmentation Segmentation") and shown.endswith("… (1 paper)")
+        assert badges.startswith("also matches: Segmentation Segmentation")
+    else:
+        assert shown_text(heading) == "seg (1 paper)"
+        assert badges == "also matches: other 0.60"

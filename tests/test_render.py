@@ -429,3 +429,50 @@ def test_markdown_line_starts_in_untrusted_text_stay_text() -> None:
     assert (
         "\\# Hash Name" in text and "\\- A list abstract." in text and "1\\. A numbered description" in text
     )
+
+
+def test_only_the_author_names_shown_have_their_tex_converted() -> None:
+    """A paper with thousands of TeX-laden author names renders in bounded time: only the three
+    names shown (before "et al.") go through pylatexenc."""
+    import time
+
+    many = tuple(f"Author{i} " + "\\'e" * 300 for i in range(2000))
+    authors = ("Niccol\\`o Rossi", "Anna Mar{\\aa}k", "Jos\\'e M\\\"uller", *many)
+    hostile = make_paper("2411.12345", "Many authors", authors=authors)
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=hostile),)),))
+    started = time.process_time()
+    message = render.render(d)
+    assert time.process_time() - started < 3.0
+    assert "Niccolò Rossi, Anna Maråk, José Müller et al." in message.text
+    assert render.short_authors(authors[:4]) == "Niccolò Rossi, Anna Maråk, José Müller, Author0 " + "é" * 300
+
+
+def test_a_blank_profile_title_reads_as_its_name_in_every_format() -> None:
+    """A profile whose title is blank once cleaned is named by its name in headings and in
+    "also matches:" badges in every format, never as an empty heading or a bare score."""
+    profiles = (Profile("a", " \u200b \u200d"), Profile("b", "\t\u200c"))
+    listed = make_paper("2411.00001", "Listed under a")
+    scores = {listed.id: {"a": Score(listed.id, "a", 0.9), "b": Score(listed.id, "b", 0.8)}}
+    d = digest.select([listed], scores, profiles, {}, period="day", start=TODAY, end=TODAY, channel="x")
+    for name, shown in _every_format_as_text(render.render(d)).items():
+        assert "also matches: b 0.80" in shown.replace(" | ", " · "), name
+        assert re.search(r"(^|\n|== |## )a \(1", shown) or "a (1)" in shown, name
+
+
+def test_invisible_format_characters_are_dropped_not_spaced() -> None:
+    """Soft hyphens and zero-width spaces in a title vanish instead of splitting its words, bidi
+    overrides vanish, and the joiners a script needs (ZWNJ, ZWJ) are kept, in every format."""
+    hostile = make_paper(
+        "2411.12121",
+        "Seg\u00admen\u00adta\u00adtion of \u200bcells \u202eexe.fdp\u202c now",
+        authors=("Mohammad\u200cReza Ahmadi",),
+    )
+    base = sample_digest()
+    first = base.sections[0]
+    d = replace(base, sections=(replace(first, items=(replace(first.items[0], paper=hostile),)),))
+    for name, shown in _every_format_as_text(render.render(d)).items():
+        assert "Segmentation of cells exe.fdp now" in shown, name
+        assert "Mohammad\u200cReza Ahmadi" in shown, name
+        assert "\u202e" not in shown and "\u00ad" not in shown, name

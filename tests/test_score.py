@@ -296,3 +296,17 @@ def test_like_is_left_out_when_the_nearest_entry_shares_only_a_word(trained: mod
         results = scorer.score(papers)
     likes = [r for result in results for r in result["segmentation"].reasons if r.startswith("like: ")]
     assert likes == []
+
+
+def test_like_titles_carry_no_terminal_controls(trained: model.Model) -> None:
+    """A curated title with ANSI escapes, C1 controls or bidi overrides names its "like:" reason in
+    printable characters only, so `arxivwatch score` output cannot recolour or reorder a terminal."""
+    from dataclasses import replace
+
+    hostile = " \x1b[31m\u202eevil\u202c\x9b0m\x07 ok"
+    poisoned = replace(trained, entry_titles=tuple(t + hostile for t in trained.entry_titles))
+    with score.Scorer(poisoned, workers=1) as scorer:
+        (result,) = scorer.score([UNET])
+    likes = [r for s in result.values() for r in s.reasons if r.startswith("like: ")]
+    assert likes
+    assert all(r.isprintable() and r.endswith(" [31mevil 0m ok") for r in likes), likes

@@ -132,3 +132,10 @@ def test_huge_input_is_converted_in_bounded_time(unit: str) -> None:
 def test_tex_edge_cases_read_as_text(tex: str, text: str) -> None:
     """Dollars, links, citations, ties, line breaks, font switches and accents become readable text."""
     assert unicode_text(tex) == text
+
+
+@pytest.mark.parametrize("tex", ["}}}}", "\\input{x}", "\\verb|x|", "\\(", "\\href{", "\\cite", "\\\\"])
+def test_tex_that_converts_to_nothing_keeps_its_text(tex: str) -> None:
+    """A title or name whose TeX would convert to nothing is shown as written, not as a blank title."""
+    assert unicode_text(tex) == tex
+    assert unicode_text(f"  {tex}\n") == tex

@@ -26,8 +26,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from arxivwatch import slackblocks
-from arxivwatch.models import ARXIV_ABS, ARXIV_PDF, Digest, DigestItem, Message, abs_link, pdf_link
-from arxivwatch.titles import unicode_text
+from arxivwatch.models import (
+    ARXIV_ABS,
+    ARXIV_PDF,
+    Digest,
+    DigestItem,
+    Message,
+    Profile,
+    abs_link,
+    pdf_link,
+)
+from arxivwatch.titles import unicode_text, visible
 
 if TYPE_CHECKING:
     import jinja2
@@ -131,11 +140,11 @@ def _inline_css(html: str) -> str:
 
 def _context(digest: Digest) -> dict[str, Any]:
     label = period_label(digest)
-    titles = {section.profile.name: section.profile.title for section in digest.sections}
+    titles = {section.profile.name: profile_title(section.profile) for section in digest.sections}
     sections = [
         SectionView(
             name=section.profile.name,
-            title=clean(section.profile.title or section.profile.name),
+            title=titles[section.profile.name],
             description=clean(section.profile.description),
             items=tuple(
                 _item_view(i, item, titles, digest.end.year) for i, item in enumerate(section.items, 1)
@@ -172,12 +181,18 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -
         authors=short_authors(paper.authors),
         categories=", ".join(clean(c) for c in paper.categories),
         score=f"{item.score:.2f}",
-        badges=tuple(f"{clean(titles.get(name, name))} {value:.2f}" for name, value in item.also),
+        badges=tuple(f"{titles.get(name) or clean(name)} {value:.2f}" for name, value in item.also),
         reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
         lead=lead(paper.abstract),
         updated=item.updated,
         late=late_note(item, year),
     )
+
+
+def profile_title(profile: Profile) -> str:
+    """The profile's title as a heading or badge shows it: cleaned, cut to MAX_TITLE characters,
+    and its name when the title is blank (a Slack text element must not be empty)."""
+    return _cut(clean(profile.title), MAX_TITLE) or profile.name
 
 
 def late_note(item: DigestItem, year: int) -> str:
@@ -275,17 +290,24 @@ def _papers(n: int) -> str:
     return "1 paper" if n == 1 else f"{n} papers"
 
 
+_STRAY_JOINERS = re.compile(r"(?<!\S)[\u200c\u200d]+|[\u200c\u200d]+(?!\S)")  # ZWNJ/ZWJ joining nothing
+
+
 def clean(text: str) -> str:
-    """Whitespace (newlines, tabs, control characters) collapsed to single spaces."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    """Whitespace (newlines, tabs, control characters) collapsed to single spaces; invisible
+    format characters (soft hyphens, zero-width spaces, bidi overrides) dropped (`visible`), and
+    the joiners `visible` keeps dropped too unless they join two characters."""
+    return " ".join(_STRAY_JOINERS.sub("", " ".join(visible(text).split())).split())
 
 
 def short_authors(authors: tuple[str, ...] | list[str]) -> str:
-    """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them."""
-    names = [clean(unicode_text(a)) for a in authors]
-    if len(names) > MAX_AUTHORS:
-        return ", ".join(names[:3]) + " et al."
-    return ", ".join(names)
+    """ "A, B, C et al." when there are more than MAX_AUTHORS authors, else all of them.
+
+    Only the names shown have their TeX converted (a collaboration lists thousands).
+    """
+    if len(authors) > MAX_AUTHORS:
+        return ", ".join(clean(unicode_text(a)) for a in authors[:3]) + " et al."
+    return ", ".join(clean(unicode_text(a)) for a in authors)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")

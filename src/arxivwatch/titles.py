@@ -22,6 +22,7 @@ Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[w
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -114,7 +115,8 @@ def unicode_text(text: str) -> str:
     """`text` with its TeX markup turned into Unicode, whitespace collapsed.
 
     "Niccol\\`o Rossi" -> "Niccolò Rossi"; "$\\alpha$-divergence" -> "α-divergence".
-    Plain text comes back as it was; text pylatexenc cannot parse comes back unchanged.
+    Plain text comes back as it was; text pylatexenc cannot parse, or whose TeX reads as
+    nothing, comes back unchanged (whitespace collapsed).
     Only the first MAX_TEX_CHARS characters are read (the digest cuts titles far shorter).
     """
     if len(text) > MAX_TEX_CHARS:
@@ -126,7 +128,8 @@ def unicode_text(text: str) -> str:
         converted = str(converter.latex_to_text(_protect(text.translate(_STAND_INS)), latex_context=parsing))
     except Exception:
         return " ".join(text.split())
-    return " ".join(converted.translate(_RESTORE).replace("\xa0", " ").split())
+    # TeX that reads as nothing ("}}", "\\verb|x|") is shown as written rather than as a blank
+    return " ".join(converted.translate(_RESTORE).replace("\xa0", " ").split()) or " ".join(text.split())
 
 
 def _protect(text: str) -> str:
@@ -153,8 +156,10 @@ def clean_title(title: str) -> str:
 
     "MICCAI'19 Best Paper - Segmentation of the Prostate" -> "Segmentation of the Prostate";
     "One cycle (Just notes)" -> "One cycle"; "Microsoft [COCO]: Common Objects" ->
-    "Microsoft COCO: Common Objects".
+    "Microsoft COCO: Common Objects". Control and format characters (ANSI escapes, bidi
+    overrides) go, as `visible` says: the title is shown in `arxivwatch score` output and digests.
     """
+    title = visible(title)
     text = _TRAILING_NOTE.sub("", unicode_text(title))
     text = _LEADING_NOTE.sub("", text, count=1)
     text = re.sub(r"\[([^\]]*)\]", r"\1", text)
@@ -162,3 +167,16 @@ def clean_title(title: str) -> str:
     if text.endswith(")") and text.count(")") > text.count("("):
         text = text[:-1]
     return " ".join(text.split()) or " ".join(title.split())
+
+
+_KEPT_FORMAT = frozenset("\u200c\u200d")  # ZWNJ and ZWJ: Persian, Indic scripts and emoji need them
+
+
+def visible(text: str) -> str:
+    """`text` with control characters (newlines, tabs, ANSI escapes, C1) as spaces and invisible
+    format characters (soft hyphens, zero-width spaces, bidi embeddings, overrides and isolates,
+    BOM) dropped, except the joiners ZWNJ and ZWJ; whitespace is not collapsed."""
+    return "".join(
+        c if c.isprintable() or c in _KEPT_FORMAT else "" if unicodedata.category(c) == "Cf" else " "
+        for c in text
+    )
