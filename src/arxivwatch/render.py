@@ -19,6 +19,7 @@ arxivwatch.slackblocks). Links are only ever http(s), built from arXiv ids.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -107,7 +108,7 @@ def render(digest: Digest, *, templates_dir: Path | None = None, send_empty: boo
         text=env.get_template("digest.txt.j2").render(context),
         html=html,
         markdown=env.get_template("digest.md.j2").render(context),
-        slack=slack_payloads(digest),
+        slack=slack_payloads(digest, context["sections"]),
         slack_text=context["subject"],
     )
 
@@ -349,13 +350,14 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
+def slack_payloads(digest: Digest, sections: Sequence[Any] | None = None) -> tuple[dict[str, object], ...]:
     """chat.postMessage payloads (no channel): at most 50 blocks each, each with a fallback.
 
-    A profile's heading stays in the same message as its first paper.
+    A profile's heading stays in the same message as its first paper. `sections` are the
+    rendered sections of _context(digest) when the caller has them already.
     """
     chunks: list[list[dict[str, Any]]] = [[]]
-    for unit in _slack_units(digest):
+    for unit in _slack_units(digest, _context(digest)["sections"] if sections is None else sections):
         if len(chunks[-1]) + len(unit) > slackblocks.MAX_BLOCKS:
             chunks.append([])
         chunks[-1].extend(unit)
@@ -371,13 +373,13 @@ def slack_payloads(digest: Digest) -> tuple[dict[str, object], ...]:
     )
 
 
-def _slack_units(digest: Digest) -> list[list[dict[str, Any]]]:
+def _slack_units(digest: Digest, sections: Sequence[Any]) -> list[list[dict[str, Any]]]:
     """The blocks in groups that must not be split across messages."""
     header = slackblocks.header(heading(digest))
     if digest.count == 0:
         return [[header, slackblocks.note(empty_line(digest))]]
     units = [[header, slackblocks.small_print(summary(digest))]]
-    for section in _context(digest)["sections"]:
+    for section in sections:
         heading_block = slackblocks.profile_heading(section.title, _papers(len(section.items)))
         first, *rest = (slackblocks.paper(item) for item in section.items)
         units.append([slackblocks.divider(), heading_block, first])
