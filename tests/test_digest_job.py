@@ -241,6 +241,32 @@ def test_digest_command_prints_each_channel_line_once(
     assert "wrote" not in captured.err, captured.err
 
 
+def test_a_digest_printed_on_stdout_keeps_stdout_for_itself(
+    polled: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When a run prints a digest (the stdout channel, a dry run), every channel's line goes to
+    stderr: `arxivwatch digest > digest.txt` holds the digest and nothing else."""
+    from arxivwatch.cli import main
+
+    path = polled("")
+    cfg = config_io.load(str(path), env={})
+    cfg.digest_folder.parent.mkdir(parents=True, exist_ok=True)
+    cfg.digest_folder.write_text("not a folder\n")  # the file digest fails and stays pending
+    assert main(["digest", "--channel", "file", "--config", str(path)]) == 1
+    cfg.digest_folder.unlink()
+    capsys.readouterr()
+    assert main(["digest", "--config", str(path)]) == 0  # stdout, and the pending file digest
+    captured = capsys.readouterr()
+    assert captured.out.startswith("arxivwatch · ")
+    assert "file: " not in captured.out and "stdout: " not in captured.out, captured.out[-300:]
+    lines = [line for line in captured.err.splitlines() if line.startswith(("file: ", "stdout: "))]
+    assert [line.split(",")[0].split(" ")[:2] for line in lines] == [["stdout:", "printed"], ["file:", "wrote"]]
+    assert main(["digest", "--dry-run", "--channel", "file", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("arxivwatch · ") and "file: dry run" not in captured.out
+    assert "file: dry run, " in captured.err
+
+
 def test_a_channel_not_enabled_without_a_file_names_the_file_to_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,8 +74,16 @@ def _cmd_digest(args: argparse.Namespace) -> int:
     channel. --dry-run renders without sending or recording."""
     from arxivwatch.jobs import digest
 
+    config = _config(args)
+    # a run that prints a digest (a dry run, or the stdout channel) keeps stdout for it: the
+    # channel lines then go to stderr, so `arxivwatch digest > digest.txt` holds the digest only
+    prints = args.dry_run or "stdout" in (args.channel or digest.enabled_channels(config))
     digest.digest(
-        _config(args), period=args.period, channels=args.channel, dry_run=args.dry_run, report=sys.stdout
+        config,
+        period=args.period,
+        channels=args.channel,
+        dry_run=args.dry_run,
+        report=sys.stderr if prints else sys.stdout,
     )
     return 0
 
