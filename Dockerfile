@@ -28,7 +28,8 @@ COPY --from=build /install /usr/local
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-# Unhealthy when the last poll failed or is older than the poll schedule allows (2 h grace).
+# Unhealthy when the last poll failed or is older than the poll schedule allows (2 h grace), no
+# model loads (run `train` first), the last digest failed or one is left pending, or the feed is stuck.
 HEALTHCHECK --interval=5m --timeout=30s --start-period=10m --retries=2 \
     CMD ["arxivwatch", "status", "--check"]
 # exec form: arxivwatch is PID 1 and gets SIGTERM itself (it exits 0 within 10 s)
