@@ -123,9 +123,26 @@ def test_the_prune_job_cuts_at_keep_days_and_vacuums(cfg: Config) -> None:
         assert [p.id for p in store.recent_papers(10)] == ["2411.00001"]
 
 
+def with_store(path: Path) -> Path:
+    """The configuration file at `path`, its (empty) database created."""
+    with open_store(config_io.load(str(path), env={}), FakeClock(NOW)):
+        pass
+    return path
+
+
+def test_arxivwatch_prune_creates_no_database(write_config: Callable[[str], Path], cli: CliRunner) -> None:
+    """`arxivwatch prune` where no database exists says so in one line, exit 0, and creates none."""
+    path = write_config("keep_days = 30\n")
+    db = config_io.load(str(path), env={}).db_path
+    result = cli("prune", "--vacuum", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Nothing pruned: no database at {db} yet (check [storage] path).\n"
+    assert not db.exists()
+
+
 def test_arxivwatch_prune_prints_what_it_did(write_config: Callable[[str], Path], cli: CliRunner) -> None:
     """`arxivwatch prune --vacuum` exits 0 with one line on the papers and one on the file size."""
-    path = write_config("keep_days = 30\n")
+    path = with_store(write_config("keep_days = 30\n"))
     result = cli("prune", "--vacuum", "--config", str(path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -139,7 +156,7 @@ def test_arxivwatch_prune_without_vacuum_prints_the_size_once(
     write_config: Callable[[str], Path], cli: CliRunner
 ) -> None:
     """Without --vacuum the file cannot shrink: prune prints its size once, and no INFO line repeats it."""
-    result = cli("prune", "--config", str(write_config("keep_days = 30\n")))
+    result = cli("prune", "--config", str(with_store(write_config("keep_days = 30\n"))))
     assert result.returncode == 0, result.stderr
     line = result.stdout.splitlines()[1]
     assert re.fullmatch(r"Database: \d+\.\d MB \(--vacuum compacts it\)\.", line), line
@@ -148,7 +165,7 @@ def test_arxivwatch_prune_without_vacuum_prints_the_size_once(
 
 def test_keep_days_zero_keeps_everything(write_config: Callable[[str], Path], cli: CliRunner) -> None:
     """keep_days = 0 turns pruning off, and prune says so."""
-    result = cli("prune", "--config", str(write_config("keep_days = 0\n")))
+    result = cli("prune", "--config", str(with_store(write_config("keep_days = 0\n"))))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "Nothing pruned: [storage] keep_days = 0 keeps every paper."
 

@@ -119,7 +119,11 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     --vacuum then compacts the database file. The daemon prunes after every scheduled poll."""
     from arxivwatch.jobs import retention
 
-    outcome = retention.prune(_config(args), vacuum=args.vacuum, log_summary=False)
+    config = _config(args)
+    if not config.db_path.exists():  # like status, prune creates none (a mistyped path shows)
+        print(f"Nothing pruned: no database at {config.db_path} yet (check [storage] path).")
+        return 0
+    outcome = retention.prune(config, vacuum=args.vacuum, log_summary=False)
     if outcome.before is None:
         print("Nothing pruned: [storage] keep_days = 0 keeps every paper.")
     else:
