@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from arxiv_server import ArxivServer
+from arxiv_server import ArxivServer, Reply
 from arxivwatch import curated, lists, model
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
@@ -102,6 +103,29 @@ def test_offline_report_measures_titles_against_titles_and_counts_enrichment(
         assert metrics.average_precision is not None
         assert metrics.average_precision >= learn.QUALITY_FLOOR, (name, metrics)
     assert "is below" not in text
+
+
+def test_online_training_that_enriched_nothing_warns(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """Online, an arXiv that answers every id lookup with no entry gets one warning line saying the
+    profiles learnt from titles alone and what to check; offline, the same count gets none."""
+    lookup = IdLookup()
+    head = re.sub(rb"<opensearch:totalResults>\d+", b"<opensearch:totalResults>0", lookup.head)
+    # Every id lookup answered without an <entry>: arXiv knows none of the ids.
+    arxiv_server.script(
+        "api", lambda _request: Reply(200, head + lookup.tail, {"Content-Type": "application/atom+xml"})
+    )
+    out = io.StringIO()
+    learn.train(cfg, clock=FakeClock(NOW), out=out)
+    count = len(_listed_ids())
+    warning = (
+        f"warning: arXiv gave metadata for none of the {count} listed ids, so every profile learnt "
+        "from titles alone; check [arxiv] api_url and the network, then train again"
+    )
+    assert f"enriched 0 of {count} listed ids" in out.getvalue()
+    assert warning in out.getvalue().replace("\n", " ")
+    offline = io.StringIO()
+    learn.train(cfg, offline=True, clock=FakeClock(NOW), out=offline)
+    assert "gave metadata for none" not in offline.getvalue()
 
 
 def test_enriched_report_measures_abstracts(cfg: Config, arxiv_server: ArxivServer) -> None:

@@ -104,7 +104,8 @@ def train(
         progress=sys.stderr.isatty(),
     )
     model_io.save(model, config.model_path)
-    print_metrics(model, out or sys.stdout, enriched=(len(listed & metadata.keys()), len(listed)))
+    enriched = (len(listed & metadata.keys()), len(listed))
+    print_metrics(model, out or sys.stdout, enriched=enriched, offline=offline)
     log.info("model saved to %s", config.model_path)
     return model
 
@@ -205,10 +206,13 @@ def print_digest(digest: Digest, out: IO[str]) -> None:
         console.print(table)
 
 
-def print_metrics(model: Model, out: IO[str], *, enriched: tuple[int, int] | None = None) -> None:
+def print_metrics(
+    model: Model, out: IO[str], *, enriched: tuple[int, int] | None = None, offline: bool = False
+) -> None:
     """Per profile: positives, negatives, cross-validated AP and P@10 and the text they were
     measured on, threshold; then "enriched N of M listed ids" and the warnings (a profile
-    under QUALITY_FLOOR gets one saying why and what would fix it)."""
+    under QUALITY_FLOOR gets one saying why and what would fix it; an online training whose
+    listed ids all went without metadata gets one too)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -231,6 +235,12 @@ def print_metrics(model: Model, out: IO[str], *, enriched: tuple[int, int] | Non
             warnings.append(f"warning: {name}: {m.warning}")
         elif m.average_precision is not None and m.average_precision < QUALITY_FLOOR:
             warnings.append(f"warning: {name}: {_weak_profile(m, enriched)}")
+    if enriched is not None and enriched[0] == 0 and enriched[1] > 0 and not offline:
+        warnings.insert(
+            0,
+            f"warning: arXiv gave metadata for none of the {enriched[1]} listed ids, so every profile "
+            "learnt from titles alone; check [arxiv] api_url and the network, then train again",
+        )
     console = Console(file=out, width=110, highlight=False)
     console.print(table)
     console.print(
