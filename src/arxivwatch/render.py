@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -113,7 +114,10 @@ def render(digest: Digest, *, templates_dir: Path | None = None, send_empty: boo
     )
 
 
+@lru_cache(maxsize=8)
 def _environment(templates_dir: Path | None) -> jinja2.Environment:
+    """One environment per templates folder, kept: Jinja2 compiles each template once and
+    recompiles it when its file changes (auto_reload), instead of on every render."""
     import jinja2  # lazy: the CLI's --help must not pay for Jinja2
 
     loaders: list[jinja2.BaseLoader] = []

@@ -172,11 +172,28 @@ def clean_title(title: str) -> str:
 _KEPT_FORMAT = frozenset("\u200c\u200d")  # ZWNJ and ZWJ: Persian, Indic scripts and emoji need them
 
 
+class _Visible(dict[int, str | None]):
+    """A str.translate table for `visible`, filled lazily: one entry per distinct character met
+    (at most _VISIBLE_CACHED of them; characters past that are worked out again each time)."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        if char.isprintable() or char in _KEPT_FORMAT:
+            value: str | None = char
+        else:
+            value = None if unicodedata.category(char) == "Cf" else " "
+        if len(self) < _VISIBLE_CACHED:
+            self[code] = value
+        return value
+
+
+_VISIBLE_CACHED = 65_536
+_VISIBLE = _Visible()
+
+
 def visible(text: str) -> str:
     """`text` with control characters (newlines, tabs, ANSI escapes, C1) as spaces and invisible
     format characters (soft hyphens, zero-width spaces, bidi embeddings, overrides and isolates,
     BOM) dropped, except the joiners ZWNJ and ZWJ; whitespace is not collapsed."""
-    return "".join(
-        c if c.isprintable() or c in _KEPT_FORMAT else "" if unicodedata.category(c) == "Cf" else " "
-        for c in text
-    )
+    # str.isprintable and str.translate run in C: most texts take the first, none a Python loop.
+    return text if text.isprintable() else text.translate(_VISIBLE)
