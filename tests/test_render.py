@@ -193,6 +193,17 @@ def test_user_templates_override_shipped_ones(tmp_path: Path) -> None:
     assert message.html == render.render(sample_digest()).html
 
 
+def test_an_edited_user_template_is_used_by_the_next_render(tmp_path: Path) -> None:
+    """The kept template environment rereads a user's template once its file changed (a daemon
+    running for weeks picks up an edit without a restart)."""
+    template = tmp_path / "digest.txt.j2"
+    template.write_text("first {{ count }}\n")
+    assert render.render(sample_digest(), templates_dir=tmp_path).text == "first 5\n"
+    template.write_text("second {{ count }}\n")
+    os.utime(template, (template.stat().st_atime, template.stat().st_mtime + 2))
+    assert render.render(sample_digest(), templates_dir=tmp_path).text == "second 5\n"
+
+
 def test_html_styles_are_inlined_for_mail_clients() -> None:
     """CSS is inlined into style attributes; only the phone media query stays in <style>."""
     html = render.render(sample_digest()).html
