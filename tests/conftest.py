@@ -90,6 +90,19 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
+def make_config(write_config: Callable[[str], Path]) -> Callable[[str], Config]:
+    """A loaded config (storage in tmp_path, daily digests, every paper qualifying) plus `extra`
+    (modules with their own defaults define their own `make_config`)."""
+    from arxivwatch import config as config_io
+
+    def make(extra: str = "") -> Config:
+        path = write_config('[digest]\nperiod = "day"\nmin_score = 0.0\n' + extra)
+        return config_io.load(str(path), env={})
+
+    return make
+
+
+@pytest.fixture
 def closed_arxiv(write_config: Callable[[str], Path]) -> tuple[str, Path]:
     """(the URL, a config file) whose arXiv is a loopback port nobody listens on."""
     from smtp_server import free_port

@@ -24,17 +24,6 @@ from smtp_server import SmtpServer
 from test_status_health import MORNING, ONE_DAY, D, block_digests_folder, polled
 
 
-@pytest.fixture
-def make_config(write_config: Callable[[str], Path]) -> Callable[[str], Config]:
-    """A loaded config (storage in tmp_path, daily digests, every paper qualifying) plus `extra`."""
-
-    def make(extra: str = "") -> Config:
-        path = write_config('[digest]\nperiod = "day"\nmin_score = 0.0\n' + extra)
-        return config_io.load(str(path), env={})
-
-    return make
-
-
 def test_start_up_resend_sends_the_email_digest_behind_a_file_digest_it_cannot_write(
     make_config: Callable[[str], Config], smtp: SmtpServer
 ) -> None:

@@ -53,17 +53,6 @@ def polled(cfg: Config, clock: FakeClock, count: int = 3) -> None:
         store.record_poll(PollRun(at=clock.now(), source="feed", outcome="no announcement"))
 
 
-@pytest.fixture
-def make_config(write_config: Callable[[str], Path]) -> Callable[[str], Config]:
-    """A loaded config (storage in tmp_path, daily digests, every paper qualifying) plus `extra`."""
-
-    def make(extra: str = "") -> Config:
-        path = write_config('[digest]\nperiod = "day"\nmin_score = 0.0\n' + extra)
-        return config_io.load(str(path), env={})
-
-    return make
-
-
 # 1. a run that died between recording a digest and its outcome
 
 
