@@ -100,6 +100,26 @@ def test_refused_login_is_one_line_without_the_password(message: Message) -> Non
     assert f"{server.host}:{server.port}" in text and "login" in text
 
 
+def test_refused_login_names_the_configured_variable(message: Message) -> None:
+    """A refused login's hint names the variable the password came from (its name only, never the value)."""
+    with SmtpServer(login=("digest", "s3cret-pw")) as server, pytest.raises(DeliveryError) as caught:
+        _send(message, server, username="digest", password="wrong-pw-123", password_env="LAB_SMTP_PW")
+    assert str(caught.value) == (
+        f"email: {server.host}:{server.port} refused the login (535); "
+        "check email.username and the password in $LAB_SMTP_PW"
+    )
+
+
+def test_missing_password_names_the_configured_variable(message: Message, smtp: SmtpServer) -> None:
+    """A username without a password says which variable to set, by the name the configuration gives."""
+    with pytest.raises(DeliveryError) as caught:
+        _send(message, smtp, username="digest", password=None, password_env="LAB_SMTP_PW")
+    assert str(caught.value) == (
+        f"email: {smtp.host}:{smtp.port} needs a password for digest; set the password in $LAB_SMTP_PW"
+    )
+    assert smtp.messages == []
+
+
 def test_server_down_is_a_delivery_error_then_back(message: Message, smtp: SmtpServer) -> None:
     """With the server down the send fails in one line; once it is back it goes through."""
     smtp.stop()

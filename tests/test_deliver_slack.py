@@ -96,19 +96,23 @@ def test_ratelimited_beyond_the_retries_fails(message: Message, emulator: SlackE
 def test_invalid_auth_fails_with_one_line_without_the_token(
     message: Message, emulator: SlackEmulator
 ) -> None:
-    """A wrong token fails naming invalid_auth and what to check, never the token."""
+    """A wrong token fails naming invalid_auth and the variable the token came from, never the token."""
     with pytest.raises(DeliveryError) as caught:
-        _send(message, emulator, token="xoxb-wrong-secret")
+        _send(message, emulator, token="xoxb-wrong-secret", token_env="LAB_SLACK_TOKEN")
     text = str(caught.value)
-    assert "invalid_auth" in text and "slack.token_env" in text
+    assert text == "slack: refused with invalid_auth; check the bot token in $LAB_SLACK_TOKEN"
     assert "xoxb-wrong-secret" not in text and "\n" not in text
     assert emulator.messages == []
 
 
 def test_channel_not_found_fails_naming_the_problem(message: Message, emulator: SlackEmulator) -> None:
-    """An unknown channel fails naming channel_not_found and slack.channel."""
-    with pytest.raises(DeliveryError, match=r"channel_not_found.*slack\.channel"):
+    """An unknown channel fails naming channel_not_found, slack.channel and the channel it holds."""
+    with pytest.raises(DeliveryError) as caught:
         _send(message, emulator, channel="#nowhere")
+    assert str(caught.value) == (
+        "slack: refused with channel_not_found; "
+        "check slack.channel (#nowhere), and invite the bot to that channel"
+    )
 
 
 def test_failure_midway_reports_progress_and_resumes(big_message: Message, emulator: SlackEmulator) -> None:
@@ -146,10 +150,56 @@ def test_webhook_ratelimited_then_ok(message: Message, emulator: SlackEmulator) 
 
 
 def test_no_credentials_is_a_delivery_error(message: Message, emulator: SlackEmulator) -> None:
-    """Without a token or a webhook URL nothing is posted and the error says what to set."""
-    with pytest.raises(DeliveryError, match=r"slack\.token_env"):
-        _send(message, emulator, token=None)
+    """Without a token or a webhook URL nothing is posted and the error names the variable to set."""
+    with pytest.raises(DeliveryError) as caught:
+        _send(message, emulator, token=None, token_env="LAB_SLACK_TOKEN")
+    assert str(caught.value) == (
+        "slack: no bot token and no webhook URL; "
+        "set the bot token in $LAB_SLACK_TOKEN (or a webhook URL in slack.webhook_url_env)"
+    )
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        ("invalid_auth", "check the bot token in $LAB_SLACK_TOKEN"),
+        ("not_authed", "set the bot token in $LAB_SLACK_TOKEN"),
+    ],
+)
+def test_token_refusals_name_the_configured_variable(
+    error: str, hint: str, message: Message, emulator: SlackEmulator
+) -> None:
+    """Every refusal about the bot token names the variable the configuration names, not its key."""
+    emulator.fail(error, times=1)
+    with pytest.raises(DeliveryError) as caught:
+        _send(message, emulator, token_env="LAB_SLACK_TOKEN")
+    assert str(caught.value) == f"slack: refused with {error}; {hint}"
+    assert TOKEN not in str(caught.value)
+
+
+def test_webhook_refusal_names_the_configured_variable(message: Message, emulator: SlackEmulator) -> None:
+    """A webhook refused as invalid_token names the variable holding the URL, never the URL."""
+    emulator.fail("invalid_token", times=1)
+    with pytest.raises(DeliveryError) as caught:
+        _send(message, emulator, token=None, webhook_url=emulator.webhook_url, webhook_url_env="LAB_HOOK")
+    assert str(caught.value) == "slack: refused with invalid_token; check the webhook URL in $LAB_HOOK"
+    assert emulator.webhook_url not in str(caught.value)
+
+
+def test_every_hint_names_variables_when_given() -> None:
+    """Every Slack hint that speaks of a secret's variable names the variable itself once it is known."""
+    names = {
+        "token": slack.variable("LAB_SLACK_TOKEN", "slack.token_env"),
+        "webhook": "$LAB_HOOK",
+        "channel": "#digest",
+    }
+    for error, template in slack.HINTS.items():
+        hint = template.format_map(names)
+        assert "variable named by" not in hint and "{" not in hint, error
+        if "token_env" in template or "{token}" in template:
+            assert "$LAB_SLACK_TOKEN" in hint, error
+    assert slack.variable("", "slack.token_env") == "the variable named by slack.token_env"
 
 
 @pytest.mark.parametrize("url", ["hooks.slack.com/services/T0/B0/SECRETPART", "ftp://x/SECRETPART", " "])

@@ -58,7 +58,7 @@ def test_failing_slack_send_shows_no_token(position: str, trained_config: Callab
         result = _run({"SLACK_BOT_TOKEN": TOKEN}, position, "slack", cfg)
         assert slack.requests, "the send reached the emulator"
     assert result.returncode != 0
-    assert "invalid_auth" in result.stdout + result.stderr
+    assert "invalid_auth; check the bot token in $SLACK_BOT_TOKEN" in result.stderr  # the name, not the value
     assert TOKEN not in result.stdout + result.stderr
     assert "SECRET" not in result.stdout + result.stderr
 
@@ -79,12 +79,13 @@ def test_failing_slack_webhook_shows_no_url(trained_config: Callable[[str], Path
 def test_failing_smtp_login_shows_no_password(trained_config: Callable[[str], Path]) -> None:
     """An SMTP login refused for a bad password, at --debug, prints the failure but never the password."""
     with SmtpServer(login=("digest", "the-right-one")) as smtp:
-        cfg = trained_config(smtp.config_section('username = "digest"\n'))
-        result = _run({"ARXIVWATCH_SMTP_PASSWORD": PASSWORD}, "--debug", "email", cfg)
+        cfg = trained_config(smtp.config_section('username = "digest"\npassword_env = "LAB_SMTP_PW"\n'))
+        result = _run({"LAB_SMTP_PW": PASSWORD}, "--debug", "email", cfg)
         assert smtp.messages == []
     assert result.returncode != 0
     assert "SECRET" not in result.stdout + result.stderr
     assert PASSWORD not in result.stdout + result.stderr
+    assert "check email.username and the password in $LAB_SMTP_PW" in result.stderr  # the name only
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,7 @@ def send(
     timeout: float = DATA_TIMEOUT,
     now: datetime | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    password_env: str = "ARXIVWATCH_SMTP_PASSWORD",  # noqa: S107 (the name of a variable, not a secret)
 ) -> Receipt:
     """Send `message` to `recipients`; the Receipt's detail is the Message-ID.
 
@@ -124,10 +125,12 @@ def send(
     `ssl_context` defaults to the system's verified context (tests pass one that trusts
     their own certificate). The Receipt's extra has "accepted" and "refused" (addresses,
     comma-separated); a partial refusal is logged as a warning. Any failure before the
-    server accepted the message raises DeliveryError naming host:port and what to check.
+    server accepted the message raises DeliveryError naming host:port and what to check;
+    a hint about the password names `password_env` (the variable it came from), never the value.
     """
     where = f"{host}:{port}"
-    _check_arguments(where, security, username, password, sender, recipients)
+    variable = f"${password_env}" if password_env else "the variable named by email.password_env"
+    _check_arguments(where, security, username, password, sender, recipients, variable)
     envelope_from = bare_addresses([sender])[0]
     envelope_to = bare_addresses(recipients)
     now = now or datetime.now(UTC)
@@ -136,14 +139,14 @@ def send(
     try:
         smtp = _connect(host, port, security, timeout, context)
     except (smtplib.SMTPException, OSError) as e:  # OSError covers sockets, DNS and TLS
-        raise _delivery_error(where, e) from e
+        raise _delivery_error(where, e, variable) from e
     try:
         if username:
             smtp.login(username, password or "")
         refused = smtp.send_message(mail, from_addr=envelope_from, to_addrs=envelope_to)
     except (smtplib.SMTPException, OSError) as e:
         smtp.close()
-        raise _delivery_error(where, e) from e
+        raise _delivery_error(where, e, variable) from e
     _quit(smtp, where)  # accepted: nothing at QUIT undoes that
     accepted = [r for r in envelope_to if r not in refused]
     if refused:
@@ -169,6 +172,7 @@ def _check_arguments(
     password: str | None,
     sender: str,
     recipients: Sequence[str],
+    variable: str,
 ) -> None:
     if security not in SECURITIES:
         raise DeliveryError(
@@ -180,7 +184,7 @@ def _check_arguments(
     if username and password is None:
         raise DeliveryError(
             f"email: {where} needs a password for {username}",
-            hint="set the environment variable named by email.password_env",
+            hint=f"set the password in {variable}",
         )
 
 
@@ -197,12 +201,13 @@ def _connect(host: str, port: int, security: str, timeout: float, context: ssl.S
     return smtp
 
 
-def _delivery_error(where: str, error: Exception) -> DeliveryError:
-    """One line naming the server and what to check; never the password."""
+def _delivery_error(where: str, error: Exception, variable: str) -> DeliveryError:
+    """One line naming the server and what to check; `variable` names where the password came
+    from ("$ARXIVWATCH_SMTP_PASSWORD"), never the password."""
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return DeliveryError(
             f"email: {where} refused the login ({error.smtp_code})",
-            hint="check email.username and the variable named by email.password_env",
+            hint=f"check email.username and the password in {variable}",
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         names = ", ".join(sorted(error.recipients))

@@ -9,38 +9,35 @@ waited on the given clock and logged at INFO; the waits of one call add up to at
 Any other refusal (invalid_auth, channel_not_found, ...) raises PartialDeliveryError (a
 DeliveryError) saying how many messages were accepted before it, so a retry can resume
 after them with `already_sent` and never post one twice. The token never appears in an
-error.
+error: hints name the variable that holds it (`token_env`, `webhook_url_env`), never its value.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.deliver import PartialDeliveryError
 from arxivwatch.models import Message, Receipt
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 log = logging.getLogger("arxivwatch.slack")
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
 UNREACHABLE = "unreachable: "  # an _Answer.error prefix: no answer from Slack at all
 HINTS = {
-    "invalid_auth": "check the bot token in the variable named by slack.token_env",
-    "not_authed": "set the bot token in the variable named by slack.token_env",
+    "invalid_auth": "check the bot token in {token}",
+    "not_authed": "set the bot token in {token}",
     "token_revoked": "the bot token was revoked; create a new one",
     "account_inactive": "the bot token belongs to a deactivated app or user",
-    "channel_not_found": "check slack.channel, and invite the bot to that channel",
-    "not_in_channel": "invite the bot to the channel named by slack.channel",
-    "is_archived": "slack.channel is archived; choose another channel",
+    "channel_not_found": "check slack.channel ({channel}), and invite the bot to that channel",
+    "not_in_channel": "invite the bot to {channel} (slack.channel)",
+    "is_archived": "{channel} (slack.channel) is archived; choose another channel",
     "missing_scope": "give the app the chat:write scope and reinstall it",
     "invalid_blocks": "the message broke Slack's block rules; please report this",
-    "invalid_token": "check the webhook URL in the variable named by slack.webhook_url_env",
+    "invalid_token": "check the webhook URL in {webhook}",
     "no_service": "the webhook was removed; create a new one",
 }
 
@@ -70,6 +67,8 @@ def send(
     timeout: int = 30,
     max_wait: float = 300.0,
     on_accepted: Callable[[int, str], None] | None = None,
+    token_env: str = "SLACK_BOT_TOKEN",  # noqa: S107 (the name of a variable, not a secret)
+    webhook_url_env: str = "",
 ) -> Receipt:
     """Post the Slack payloads of `message` after the first `already_sent`, in order.
 
@@ -77,10 +76,19 @@ def send(
     `max_retries` bounds the rate-limit retries of each message, `max_wait` (seconds) the
     Retry-After waits of the whole call. `on_accepted(count, ts)` runs after each accepted
     message, with how many are accepted in all now. The Receipt's detail is the ts values
-    of the messages posted now, comma-separated (webhooks return none).
+    of the messages posted now, comma-separated (webhooks return none). `token_env` and
+    `webhook_url_env` are the names of the environment variables the secrets came from, for
+    the hints (e.g. "check the bot token in $SLACK_BOT_TOKEN"); their values are never shown.
     """
     clock = clock or SystemClock()
-    post = _poster(channel=channel, token=token, webhook_url=webhook_url, api_url=api_url, timeout=timeout)
+    names = {
+        "token": variable(token_env, "slack.token_env"),
+        "webhook": variable(webhook_url_env, "slack.webhook_url_env"),
+        "channel": channel or "the channel",
+    }
+    post = _poster(
+        channel=channel, token=token, webhook_url=webhook_url, api_url=api_url, timeout=timeout, names=names
+    )
     payloads = list(message.slack) or [{"text": message.slack_text or message.subject}]
     stamps: list[str] = []
     budget = [max_wait]  # seconds still allowed to wait, shared by every message
@@ -88,7 +96,7 @@ def send(
         where = f"message {index + 1} of {len(payloads)}"
         answer = _post_with_retries(post, payloads[index], clock, max_retries, budget, where)
         if not answer.ok:
-            raise _refused(answer, index, len(payloads), stamps, already_sent, max_wait)
+            raise _refused(answer, index, len(payloads), stamps, already_sent, max_wait, names)
         stamps.append(answer.ts)
         if on_accepted is not None:
             on_accepted(index + 1, answer.ts)
@@ -99,8 +107,20 @@ def send(
 Poster = Callable[[dict[str, Any]], _Answer]
 
 
+def variable(name: str, key: str) -> str:
+    """How a hint names the variable holding a secret: "$SLACK_BOT_TOKEN", or, when no name was
+    given, "the variable named by slack.token_env" (`key`, the configuration key)."""
+    return f"${name}" if name else f"the variable named by {key}"
+
+
 def _poster(
-    *, channel: str, token: str | None, webhook_url: str | None, api_url: str, timeout: int
+    *,
+    channel: str,
+    token: str | None,
+    webhook_url: str | None,
+    api_url: str,
+    timeout: int,
+    names: Mapping[str, str],
 ) -> Poster:
     if token:
         return _web_api_poster(token, channel, api_url, timeout)
@@ -109,13 +129,12 @@ def _poster(
             # urllib would raise ValueError quoting the URL, which is a secret
             raise PartialDeliveryError(
                 "slack: the webhook URL is not an http(s) URL",
-                hint="set the variable named by slack.webhook_url_env to the https://hooks.slack.com/... "
-                "URL Slack gave you",
+                hint=f"set {names['webhook']} to the https://hooks.slack.com/... URL Slack gave you",
             )
         return _webhook_poster(webhook_url.strip(), timeout)
     raise PartialDeliveryError(
         "slack: no bot token and no webhook URL",
-        hint="set the variable named by slack.token_env (or slack.webhook_url_env)",
+        hint=f"set the bot token in {names['token']} (or a webhook URL in slack.webhook_url_env)",
     )
 
 
@@ -140,7 +159,13 @@ def _post_with_retries(
 
 
 def _refused(
-    answer: _Answer, index: int, total: int, stamps: list[str], already_sent: int, max_wait: float
+    answer: _Answer,
+    index: int,
+    total: int,
+    stamps: list[str],
+    already_sent: int,
+    max_wait: float,
+    names: Mapping[str, str],
 ) -> PartialDeliveryError:
     """The error for a refused message `index`; sent_count counts this call's acceptances."""
     error = answer.error or "unknown_error"
@@ -157,7 +182,7 @@ def _refused(
             "and the next run resumes"
         )
     else:
-        hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors")
+        hint = HINTS.get(error, "see https://api.slack.com/methods/chat.postMessage#errors").format_map(names)
     progress = f" (message {index + 1} of {total}; {index} accepted)" if total > 1 else ""
     if answer.over_budget:
         said = f"rate limited past [slack] max_wait ({max_wait:g} s)"

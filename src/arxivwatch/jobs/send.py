@@ -144,6 +144,7 @@ def _email(config: Config, record: DigestRecord, message: Message) -> Receipt:
         sender=cfg.sender,
         recipients=cfg.recipients,
         timeout=cfg.timeout,
+        password_env=cfg.password_env,
     )
 
 
@@ -186,6 +187,8 @@ def _slack(
             already_sent=record.progress,
             max_wait=budget.seconds,
             on_accepted=accepted,
+            token_env=cfg.token_env,
+            webhook_url_env=cfg.webhook_url_env,
         )
     finally:
         budget.seconds = max(budget.seconds - (clock.now() - started).total_seconds(), 0.0)
