@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from arxivwatch import limits
+from arxivwatch import limits, paths
 from arxivwatch.errors import ConfigError
 
 ENV_FILE = "ARXIVWATCH_CONFIG"
@@ -440,6 +440,7 @@ def _validate(config: Config, env: Mapping[str, str]) -> None:
             hint="set channel (with a bot token in token_env) or webhook_url_env, or "
             + _disable(src, "slack", env),
         )
+    paths.check_paths(src, _configured_paths(config))
     if config.templates_dir is not None and not config.templates_dir.is_dir():
         raise ConfigError(
             f"{src}: [digest] templates: no folder {config.templates_dir}",
@@ -447,6 +448,28 @@ def _validate(config: Config, env: Mapping[str, str]) -> None:
         )
     _validate_schedule(config)
     limits.check_finite(src, sections)  # last: keys with their own range checks name their range first
+
+
+def _configured_paths(config: Config) -> list[tuple[str, str, Path, bool]]:
+    """Every path the configuration names or implies, as paths.check_paths takes them."""
+    entries = [
+        ("[storage] path", "[storage] path", config.db_path, False),
+        ("the list cache", "[storage] path", config.lists_cache, True),
+        ("[training] model", "[training] model", config.model_path, False),
+        ("[digest] folder", "[digest] folder", config.digest_folder, True),
+    ]
+    if config.templates_dir is not None:
+        entries.append(("[digest] templates", "[digest] templates", config.templates_dir, True))
+    if config.training.profiles != DEFAULT_PROFILES:
+        entries.append(
+            ("[training] profiles", "[training] profiles", config._resolve(config.training.profiles), True)
+        )
+    entries += [
+        ("[training] lists", "[training] lists", Path(item), False)
+        for item in config.list_sources
+        if "://" not in item
+    ]
+    return entries
 
 
 def _enabled_by(src: str, section: str, env: Mapping[str, str]) -> str:

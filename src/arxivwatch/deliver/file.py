@@ -14,6 +14,7 @@ from pathlib import Path
 
 from arxivwatch.errors import DeliveryError
 from arxivwatch.models import Digest, Message, Receipt
+from arxivwatch.paths import file_in_the_way, not_a_folder
 
 
 def write(message: Message, digest: Digest, folder: Path) -> Receipt:
@@ -32,7 +33,11 @@ def write(message: Message, digest: Digest, folder: Path) -> Receipt:
 def write_files(
     message: Message, folder: Path, stem: str = "digest", slack_name: str = "slack.json"
 ) -> list[Path]:
-    """Write <stem>.html, <stem>.txt, <stem>.md and `slack_name` (the Slack payloads)."""
+    """Write <stem>.html, <stem>.txt, <stem>.md and `slack_name` (the Slack payloads).
+
+    Raises DeliveryError when they cannot be written: naming the file in the way when `folder`
+    (or a parent) is a regular file, else the system's reason.
+    """
     contents = {
         f"{stem}.html": message.html,
         f"{stem}.txt": message.text,
@@ -43,6 +48,12 @@ def write_files(
         folder.mkdir(parents=True, exist_ok=True)
         return [atomic_write(folder / name, text) for name, text in contents.items()]
     except OSError as e:
+        blocker = file_in_the_way(folder, folder=True)
+        if blocker is not None:  # mkdir's "File exists" would not say which file, nor what to do
+            raise DeliveryError(
+                f"file: cannot write the digest: {not_a_folder('the folder', folder, blocker)}",
+                hint=f"move or rename the file {blocker}, or set [digest] folder to another folder",
+            ) from e
         raise DeliveryError(
             f"file: cannot write the digest into {folder} ({e.strerror or e})",
             hint="check that the folder is writable and the disk is not full",

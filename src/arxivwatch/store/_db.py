@@ -22,6 +22,7 @@ from typing import Self
 
 from arxivwatch.clock import Clock, SystemClock
 from arxivwatch.errors import AlreadyRunning, ArxivwatchError, StoreError, StoreMisplaced
+from arxivwatch.paths import file_in_the_way, not_a_folder
 
 BUSY_TIMEOUT = 10.0  # seconds to wait for another writer before giving up
 
@@ -132,6 +133,12 @@ class Database:
             raise StoreMisplaced(
                 f"the database path {self.path} is a folder",
                 hint="move the folder away, or set [storage] path to a file",
+            )
+        blocker = file_in_the_way(self.path, folder=False)
+        if blocker is not None:
+            raise StoreMisplaced(
+                not_a_folder("the database path", self.path, blocker),
+                hint=f"move or rename the file {blocker}, or set [storage] path to a path in a folder",
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

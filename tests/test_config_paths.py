@@ -1,0 +1,147 @@
+"""A regular file where a configured folder belongs: one line naming it, exit 2, for every path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arxivwatch import config
+from arxivwatch.deliver import file
+from arxivwatch.errors import ConfigError, DeliveryError, StoreMisplaced
+from arxivwatch.paths import file_in_the_way
+from arxivwatch.render import render
+from arxivwatch.store import Store
+from digest_samples import sample_digest
+
+# Nothing listens on port 9 of loopback: should a check regress, no test reaches arXiv.
+OFFLINE = '[arxiv]\napi_url = "http://127.0.0.1:9/api"\nfeed_url = "http://127.0.0.1:9/rss"\n'
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    """A configuration file in tmp_path holding `text` and a regular file `blocker` beside it."""
+    (tmp_path / "blocker").write_text("a file, not a folder\n", encoding="utf-8")
+    cfg = tmp_path / "arxivwatch.toml"
+    cfg.write_text(OFFLINE + text, encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "key"),
+    [
+        (
+            '[storage]\npath = "blocker/arxivwatch.db"\n',
+            "[storage] path {b}/arxivwatch.db: {b}",
+            "[storage] path",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[digest]\nfolder = "blocker"\n',
+            "[digest] folder {b}",
+            "[digest] folder",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[digest]\nfolder = "blocker/out"\n',
+            "[digest] folder {b}/out: {b}",
+            "[digest] folder",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[training]\nmodel = "blocker/model.npz"\n',
+            "[training] model {b}/model.npz: {b}",
+            "[training] model",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[digest]\ntemplates = "blocker"\n',
+            "[digest] templates {b}",
+            "[digest] templates",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[training]\nprofiles = "blocker/mine"\n',
+            "[training] profiles {b}/mine: {b}",
+            "[training] profiles",
+        ),
+        (
+            '[storage]\npath = "data/arxivwatch.db"\n[training]\nlists = ["blocker/list.md"]\n',
+            "[training] lists {b}/list.md: {b}",
+            "[training] lists",
+        ),
+    ],
+)
+def test_every_configured_path_under_a_file_is_one_config_error(
+    text: str, said: str, key: str, tmp_path: Path
+) -> None:
+    """Each configured path with a regular file where its folder belongs is a ConfigError naming both."""
+    cfg = _write(tmp_path, text)
+    blocker = tmp_path / "blocker"
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(cfg), env={})
+    assert str(caught.value) == (
+        f"{cfg}: {said.format(b=blocker)} is a file, not a folder; "
+        f"move or rename the file {blocker}, or set {key} to a path in a folder"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_the_list_cache_under_the_data_folder_is_checked_too(tmp_path: Path) -> None:
+    """A file named `lists` in the data folder (the list cache) is named, with the key to change."""
+    cfg = _write(tmp_path, '[storage]\npath = "data/arxivwatch.db"\n')
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lists").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(cfg), env={})
+    assert str(caught.value) == (
+        f"{cfg}: the list cache {tmp_path / 'data' / 'lists'} is a file, not a folder; "
+        f"move or rename the file {tmp_path / 'data' / 'lists'}, or set [storage] path to a path in a folder"
+    )
+
+
+def test_missing_folders_are_fine(tmp_path: Path) -> None:
+    """Folders that do not exist yet are no mistake: they are created when first needed."""
+    cfg = _write(tmp_path, '[storage]\npath = "a/b/arxivwatch.db"\n[digest]\nfolder = "c/d"\n')
+    loaded = config.load(str(cfg), env={})
+    assert loaded.db_path == tmp_path / "a" / "b" / "arxivwatch.db"
+    assert file_in_the_way(tmp_path / "a" / "b" / "arxivwatch.db", folder=False) is None
+
+
+@pytest.mark.parametrize("command", ["status", "poll"])
+def test_status_and_poll_agree_the_database_parent_is_a_file(command: str, tmp_path: Path) -> None:
+    """`status` does not say "no database yet: run poll" when poll would fail: both exit 2 naming it."""
+    cfg = _write(tmp_path, '[storage]\npath = "blocker/arxivwatch.db"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", command, "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    blocker = tmp_path / "blocker"
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Error: {cfg}: [storage] path {blocker}/arxivwatch.db: {blocker} is a file, not a folder; "
+        f"move or rename the file {blocker}, or set [storage] path to a path in a folder\n"
+    )
+
+
+def test_the_store_itself_names_the_file_in_the_way(tmp_path: Path) -> None:
+    """Opening a store under a regular file (the configuration bypassed) is StoreMisplaced naming the file."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(StoreMisplaced) as caught:
+        Store(blocker / "sub" / "arxivwatch.db")
+    assert str(caught.value) == (
+        f"the database path {blocker}/sub/arxivwatch.db: {blocker} is a file, not a folder; "
+        f"move or rename the file {blocker}, or set [storage] path to a path in a folder"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_a_digest_folder_that_became_a_file_names_it(tmp_path: Path) -> None:
+    """A file put where the digest folder was after the configuration loaded: the file channel names it."""
+    folder = tmp_path / "digests"
+    folder.write_text("x", encoding="utf-8")
+    with pytest.raises(DeliveryError) as caught:
+        file.write_files(render(sample_digest()), folder)
+    assert str(caught.value) == (
+        f"file: cannot write the digest: the folder {folder} is a file, not a folder; "
+        f"move or rename the file {folder}, or set [digest] folder to another folder"
+    )
