@@ -24,7 +24,7 @@ from arxiv_server import (
 from arxivwatch.cli import main
 from arxivwatch.clock import FakeClock
 from arxivwatch.config import Config
-from arxivwatch.errors import ArxivQueryError, UsageError
+from arxivwatch.errors import ArxivQueryError, ArxivUnavailable, UsageError
 from arxivwatch.jobs import open_store, poll, status
 from trained_model import install_model
 
@@ -93,7 +93,8 @@ def test_status_after_a_304_still_names_the_latest_announcement(
     status.status(cfg, clock=clock, out=out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
     assert line == (
-        "last poll: 2024-11-28T05:30:03+00:00 not modified, 0 new; latest announcement stored: 2024-11-28"
+        "last poll: 2024-11-28T05:30:03+00:00 not modified, 0 new, 1 request; "
+        "latest announcement stored: 2024-11-28"
     ), line
     assert report["last_poll"]["at"].startswith("2024-11-28T05:30:03.123")  # after 3 s of pacing
 
@@ -131,6 +132,39 @@ def test_failed_poll_is_recorded_and_fails_the_health_check(cfg: Config, arxiv_s
     assert report["last_poll"]["outcome"] == "failed"
     assert "astroph" in report["last_poll"]["reason"]
     assert status.status(cfg, check=True, as_json=True, clock=clock, out=io.StringIO()) == 1
+
+
+def test_failed_poll_records_the_requests_it_made(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """A poll that met three 503s and then an error feed is recorded with its 4 requests, not 0."""
+    busy = Reply(503, headers={"Retry-After": "5"})
+    error = Reply(400, recorded(ERROR_FEED), {"Content-Type": "application/rss+xml"})
+    arxiv_server.script("rss", busy, busy, busy, error)
+    clock = FakeClock(NOW)
+    with pytest.raises(ArxivQueryError):
+        poll.poll(cfg, clock=clock)
+    assert len(arxiv_server.requests_to("rss")) == 4
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["outcome"] == "failed"
+    assert report["last_poll"]["requests"] == 4
+    out = io.StringIO()
+    status.status(cfg, clock=clock, out=out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
+    assert line.endswith(", 0 new, 4 requests"), line
+
+
+def test_failed_range_poll_records_the_requests_it_made(cfg: Config, arxiv_server: ArxivServer) -> None:
+    """An export-API range that kept answering 503 until the budget ran out records every request made."""
+    busy = Reply(503, headers={"Retry-After": "100"})
+    arxiv_server.script("api", *([busy] * 20))
+    clock = FakeClock(NOW)
+    with pytest.raises(ArxivUnavailable):
+        poll.poll(cfg, since=date(2024, 11, 20), until=date(2024, 11, 27), clock=clock)
+    made = len(arxiv_server.requests_to("api"))
+    assert made > 1
+    with open_store(cfg, clock) as store:
+        last = store.last_poll()
+    assert last is not None and last.outcome == "failed" and last.source == "api"
+    assert last.requests == made
 
 
 def test_status_check_flags_an_overdue_poll(cfg: Config, arxiv_server: ArxivServer) -> None:
@@ -171,6 +205,30 @@ def test_range_poll_records_api_source(cfg: Config, arxiv_server: ArxivServer) -
     assert report["last_poll"]["new_papers"] == report["papers_stored"] == 100
 
 
+def test_a_range_poll_is_called_a_range_in_the_log_and_status(
+    cfg: Config, arxiv_server: ArxivServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`poll --since/--until` logs "poll: range SINCE..UNTIL" and status says "range through the export
+    API", while the stored outcome stays "announcement" (the kind status, health and retention read)."""
+    arxiv_server.script("api", ApiPages(recorded(API_TESTING)))
+    clock = FakeClock(NOW)
+    with caplog.at_level(logging.INFO, logger="arxivwatch.poll"):
+        result = poll.poll(cfg, since=date(2024, 11, 20), until=date(2024, 11, 27), clock=clock)
+    said = [
+        r.getMessage() for r in caplog.records if r.name == "arxivwatch.poll" and r.levelno == logging.INFO
+    ]
+    assert said == ["poll: range 2024-11-20..2024-11-27, 100 new, 0 updated, 0 scored, 1 request(s)"]
+    assert result.outcome == "announcement" and result.label == "range 2024-11-20..2024-11-27"
+    report = status.collect(cfg, clock)
+    assert report["last_poll"]["outcome"] == "announcement" and report["last_poll"]["source"] == "api"
+    assert report["heartbeats"]["poll"]["detail"] == "range 2024-11-20..2024-11-27: 100 new"
+    out = io.StringIO()
+    status.status(cfg, clock=clock, out=out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
+    assert line.endswith(" range through the export API, 100 new, 1 request"), line
+    assert "announcement" not in line, line
+
+
 def test_status_text_names_the_announcement_date_of_the_last_poll(
     cfg: Config, arxiv_server: ArxivServer
 ) -> None:
@@ -181,7 +239,7 @@ def test_status_text_names_the_announcement_date_of_the_last_poll(
     out = io.StringIO()
     status.status(cfg, clock=clock, out=out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("last poll:"))
-    assert line.endswith(" announcement of 2024-11-28, 274 new"), line
+    assert line.endswith(" announcement of 2024-11-28, 274 new, 1 request"), line
     assert line.count("announcement") == 1, line
 
 

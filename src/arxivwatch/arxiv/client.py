@@ -289,7 +289,7 @@ class ArxivClient:
                     f"cannot reach arXiv at {url}: {failure} ({attempt + 1} attempts in {spent:.0f} s)",
                     hint="check the network",
                 )
-            if spent + delay > self.budget:
+            if spent + delay >= self.budget:  # no time left after the wait: an attempt could not finish
                 raise ArxivUnavailable(
                     f"arXiv did not answer {url}: {failure} "
                     f"(gave up after {attempt + 1} attempts in {spent:.0f} s)",

@@ -18,6 +18,7 @@ from arxivwatch.models import Paper
 from arxivwatch.progress import Progress
 
 if TYPE_CHECKING:
+    from arxivwatch.arxiv.client import ArxivClient
     from arxivwatch.config import Config
     from arxivwatch.store import Store
 
@@ -31,11 +32,17 @@ OFFLINE_HINT = (
 
 @dataclass(frozen=True)
 class PollOutcome:
-    outcome: str  # "announcement" | "no announcement" | "not modified"
+    outcome: str  # "announcement" | "no announcement" | "not modified" (stored as the poll's outcome)
     new: int
     updated: int
     scored: int
     requests: int
+    date_range: str = ""  # "2026-09-01..2026-11-20" for an export-API range, "" for the feed
+
+    @property
+    def label(self) -> str:
+        """What the poll fetched, for people: "range 2026-09-01..2026-11-20" or the feed's outcome."""
+        return f"range {self.date_range}" if self.date_range else self.outcome
 
 
 def poll(
@@ -56,8 +63,11 @@ def poll(
     _check_range(config, clock, since, until)
     source = "api" if since else "feed"
     with open_store(config, clock) as store:
+        client: ArxivClient | None = None
         try:
-            result = _fetch_and_store(config, store, clock, since=since, until=until)
+            with arxiv_client(config, clock) as client:
+                fetched = _fetch(config, store, client, clock, since=since, until=until)
+            result = _store(store, clock, fetched, requests=client.requests)
         except ArxivError as e:
             if isinstance(e, ArxivOffline):
                 e.hint = OFFLINE_HINT  # the client's hint is generic; this one fits a poll
@@ -69,18 +79,18 @@ def poll(
                     reason=str(e),
                     new=0,
                     updated=0,
-                    requests=0,
+                    requests=client.requests if client is not None else 0,  # those made before it failed
                     announced=None,
                 )
             )
             store.beat("poll", False, str(e))
             raise
         scored = _score(store, config)
-        store.beat("poll", True, f"{result.outcome}: {result.new} new")
+        store.beat("poll", True, f"{result.label}: {result.new} new")
     outcome = replace(result, scored=scored)
     log.info(
         "poll: %s, %d new, %d updated, %d scored, %d request(s)",
-        outcome.outcome,
+        outcome.label,
         outcome.new,
         outcome.updated,
         outcome.scored,
@@ -143,49 +153,64 @@ def backfill_start(last_good_poll: datetime) -> datetime:
     return announce.previous_cutoff(announce.covered_cutoff(last_good_poll))
 
 
-def _fetch_and_store(
-    config: Config, store: Store, clock: Clock, *, since: date | None, until: date | None
-) -> PollOutcome:
+@dataclass(frozen=True)
+class _Fetched:
+    """What one poll fetched, before it is stored."""
+
+    papers: list[Paper]
+    announced: date | None
+    outcome: str
+    source: str  # "feed" | "api"
+    date_range: str  # "2026-09-01..2026-11-20" for the export API, "" for the feed
+    feed_state: tuple[str, str | None, str | None] | None  # (key, etag, last_modified) to keep
+
+
+def _fetch(
+    config: Config, store: Store, client: ArxivClient, clock: Clock, *, since: date | None, until: date | None
+) -> _Fetched:
+    """Fetch the date range through the export API (`since` set) or else the feed."""
+    categories = config.arxiv.categories
+    if since is not None:
+        end = until or today(config, clock)
+        label = f"fetching {since} .. {end} from the export API"
+        with Progress(label, None, unit="papers", clock=clock) as progress:
+            found = client.search(categories, since, end, on_page=progress.advance)
+        papers = [_with_announced(p) for p in found]
+        outcome = "announcement" if papers else "no announcement"  # the kinds status, health, retention know
+        return _Fetched(papers, None, outcome, "api", f"{since}..{end}", None)
+    key = "+".join(categories)
+    etag, modified = store.get_feed_state(key)
+    fetch = client.fetch_feed(categories, etag=etag, last_modified=modified)
+    if fetch.result is None:
+        return _Fetched([], None, "not modified", "feed", "", None)
+    papers = list(fetch.result.papers)
+    announced = fetch.result.announced
+    outcome = "announcement" if papers else "no announcement"
+    if papers and announced and store.has_announcement(announced):
+        # a feed rebuilt (new ETag) around a day already stored: nothing was announced
+        outcome = "no announcement"
+    return _Fetched(papers, announced, outcome, "feed", "", (key, fetch.etag, fetch.last_modified))
+
+
+def _store(store: Store, clock: Clock, fetched: _Fetched, *, requests: int) -> PollOutcome:
     from arxivwatch.store import PollRun
 
-    categories = config.arxiv.categories
-    with arxiv_client(config, clock) as client:
-        if since is not None:
-            end = until or today(config, clock)
-            label = f"fetching {since} .. {end} from the export API"
-            with Progress(label, None, unit="papers", clock=clock) as progress:
-                found = client.search(categories, since, end, on_page=progress.advance)
-            papers = [_with_announced(p) for p in found]
-            announced = None
-            outcome = "announcement" if papers else "no announcement"
-        else:
-            key = "+".join(categories)
-            etag, modified = store.get_feed_state(key)
-            fetch = client.fetch_feed(categories, etag=etag, last_modified=modified)
-            if fetch.result is None:
-                papers, announced, outcome = [], None, "not modified"
-            else:
-                papers = list(fetch.result.papers)
-                announced = fetch.result.announced
-                outcome = "announcement" if papers else "no announcement"
-                if papers and announced and store.has_announcement(announced):
-                    # a feed rebuilt (new ETag) around a day already stored: nothing was announced
-                    outcome = "no announcement"
-        requests = client.requests
     run = PollRun(
         at=clock.now(),
-        source="api" if since else "feed",
-        outcome=outcome,
+        source=fetched.source,
+        outcome=fetched.outcome,
         reason="",
         new=0,
         updated=0,
         requests=requests,
-        announced=announced,
+        announced=fetched.announced,
     )
-    stored = store.store_poll(papers, run, announced=announced)
-    if since is None and fetch.result is not None:
-        store.set_feed_state(key, fetch.etag, fetch.last_modified)
-    return PollOutcome(outcome, len(stored.new), len(stored.updated), 0, requests)
+    stored = store.store_poll(fetched.papers, run, announced=fetched.announced)
+    if fetched.feed_state is not None:
+        store.set_feed_state(*fetched.feed_state)
+    return PollOutcome(
+        fetched.outcome, len(stored.new), len(stored.updated), 0, requests, date_range=fetched.date_range
+    )
 
 
 def _with_announced(paper: Paper) -> Paper:

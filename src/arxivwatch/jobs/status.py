@@ -63,6 +63,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
                 "reason": last.reason,
                 "new_papers": last.new,
                 "updated_papers": last.updated,
+                "requests": last.requests,
                 "announced": last.announced.isoformat() if last.announced else None,
             },
             "digests": [
@@ -210,6 +211,10 @@ def _seconds(stamp: str) -> str:
         return str(stamp)
 
 
+def _requests(count: int) -> str:
+    return "1 request" if count == 1 else f"{count} requests"
+
+
 def _print(report: dict[str, Any], out: IO[str]) -> None:
     if not report["exists"] or report["papers_stored"] is None:  # nothing read: the one line why
         out.write(f"{report['problem']}\n")
@@ -221,8 +226,11 @@ def _print(report: dict[str, Any], out: IO[str]) -> None:
         day = f" of {last['announced']}" if last["announced"] else ""
         latest = report["latest_announcement"]
         stored = f"; latest announcement stored: {latest}" if latest and not day else ""
-        new = f"{last['new_papers']} new"
-        lines.append(f"last poll: {_seconds(last['at'])} {last['outcome']}{day}{reason}, {new}{stored}")
+        new = f"{last['new_papers']} new, {_requests(last['requests'])}"
+        what = last["outcome"]
+        if last["source"] == "api" and what != "failed":  # stored as announcement/no announcement
+            what = "range through the export API"
+        lines.append(f"last poll: {_seconds(last['at'])} {what}{day}{reason}, {new}{stored}")
     else:
         lines.append("last poll: never")
     model = report["model"]
