@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from arxivwatch import config
+from arxivwatch import config, model
 from arxivwatch.deliver import file
-from arxivwatch.errors import ConfigError, DeliveryError, StoreMisplaced
+from arxivwatch.errors import ConfigError, DeliveryError, ModelError, StoreMisplaced
 from arxivwatch.paths import file_in_the_way
 from arxivwatch.render import render
 from arxivwatch.store import Store
@@ -84,8 +84,9 @@ def test_every_configured_path_under_a_file_is_one_config_error(
 
 
 def test_the_list_cache_under_the_data_folder_is_checked_too(tmp_path: Path) -> None:
-    """A file named `lists` in the data folder (the list cache) is named, with the key to change."""
-    cfg = _write(tmp_path, '[storage]\npath = "data/arxivwatch.db"\n')
+    """With a list from a URL, a file named `lists` in the data folder (the list cache) is named."""
+    text = '[storage]\npath = "data/arxivwatch.db"\n[training]\nlists = ["http://127.0.0.1:9/list.md"]\n'
+    cfg = _write(tmp_path, text)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "lists").write_text("x", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
@@ -133,6 +134,23 @@ def test_the_store_itself_names_the_file_in_the_way(tmp_path: Path) -> None:
         f"move or rename the file {blocker}, or set [storage] path to a path in a folder"
     )
     assert caught.value.exit_code == 2
+
+
+def test_saving_a_model_under_a_file_names_the_file(tmp_path: Path) -> None:
+    """A model saved where a parent folder is a regular file: ModelError naming that file and the key."""
+    from trained_model import install_model
+
+    good = tmp_path / "good" / "model.npz"
+    install_model(good)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ModelError) as caught:
+        model.save(model.load(good), blocker / "model.npz")
+    assert str(caught.value) == (
+        f"cannot write the model: the model path {blocker}/model.npz: {blocker} is a file, not a folder; "
+        f"move or rename the file {blocker}, or set [training] model to a path in a folder; "
+        "the previous model is still in place"
+    )
 
 
 def test_a_digest_folder_that_became_a_file_names_it(tmp_path: Path) -> None:

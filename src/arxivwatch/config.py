@@ -451,24 +451,24 @@ def _validate(config: Config, env: Mapping[str, str]) -> None:
 
 
 def _configured_paths(config: Config) -> list[tuple[str, str, Path, bool]]:
-    """Every path the configuration names or implies, as paths.check_paths takes them."""
+    """The paths the configuration names, and the ones it implies that are always used, as
+    paths.check_paths takes them. The default digests folder is left to the file channel,
+    which names a file in its way when it writes (a file there need not stop a poll)."""
     entries = [
         ("[storage] path", "[storage] path", config.db_path, False),
-        ("the list cache", "[storage] path", config.lists_cache, True),
         ("[training] model", "[training] model", config.model_path, False),
-        ("[digest] folder", "[digest] folder", config.digest_folder, True),
     ]
+    if config.digest.folder:
+        entries.append(("[digest] folder", "[digest] folder", config.digest_folder, True))
     if config.templates_dir is not None:
         entries.append(("[digest] templates", "[digest] templates", config.templates_dir, True))
     if config.training.profiles != DEFAULT_PROFILES:
-        entries.append(
-            ("[training] profiles", "[training] profiles", config._resolve(config.training.profiles), True)
-        )
-    entries += [
-        ("[training] lists", "[training] lists", Path(item), False)
-        for item in config.list_sources
-        if "://" not in item
-    ]
+        folder = config._resolve(config.training.profiles)
+        entries.append(("[training] profiles", "[training] profiles", folder, True))
+    sources = config.list_sources
+    entries += [("[training] lists", "[training] lists", Path(s), False) for s in sources if "://" not in s]
+    if any("://" in s for s in sources):  # a list fetched from a URL is cached there
+        entries.append(("the list cache", "[storage] path", config.lists_cache, True))
     return entries
 
 

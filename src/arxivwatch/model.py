@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from arxivwatch.errors import ModelError
 from arxivwatch.models import Profile
+from arxivwatch.paths import file_in_the_way, not_a_folder
 from arxivwatch.profiles import phrase_pattern
 from arxivwatch.vectorize import PhraseFinder, Vocabulary, csr_rows, tfidf_rows
 
@@ -292,6 +293,13 @@ def save(model: Model, path: Path) -> None:
     try:
         _write_atomically(path, arrays)
     except OSError as e:
+        blocker = file_in_the_way(path, folder=False)
+        if blocker is not None:  # mkdir's "File exists" would not say which file
+            raise ModelError(
+                f"cannot write the model: {not_a_folder('the model path', path, blocker)}",
+                hint=f"move or rename the file {blocker}, or set [training] model to a path in a folder; "
+                "the previous model is still in place",
+            ) from e
         raise ModelError(
             f"cannot write the model {path}: {e.strerror or e}",
             hint="free space on its disk (or make its folder writable) and train again; "
