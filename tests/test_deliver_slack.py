@@ -165,6 +165,8 @@ def test_no_credentials_is_a_delivery_error(message: Message, emulator: SlackEmu
     [
         ("invalid_auth", "check the bot token in $LAB_SLACK_TOKEN"),
         ("not_authed", "set the bot token in $LAB_SLACK_TOKEN"),
+        ("token_revoked", "the bot token in $LAB_SLACK_TOKEN was revoked; create a new one"),
+        ("account_inactive", "the bot token in $LAB_SLACK_TOKEN belongs to a deactivated app or user"),
     ],
 )
 def test_token_refusals_name_the_configured_variable(
@@ -197,8 +199,10 @@ def test_every_hint_names_variables_when_given() -> None:
     for error, template in slack.HINTS.items():
         hint = template.format_map(names)
         assert "variable named by" not in hint and "{" not in hint, error
-        if "token_env" in template or "{token}" in template:
+        if "bot token" in template:
             assert "$LAB_SLACK_TOKEN" in hint, error
+        if "webhook URL" in template:
+            assert "$LAB_HOOK" in hint, error
     assert slack.variable("", "slack.token_env") == "the variable named by slack.token_env"
 
 

@@ -30,8 +30,8 @@ UNREACHABLE = "unreachable: "  # an _Answer.error prefix: no answer from Slack a
 HINTS = {
     "invalid_auth": "check the bot token in {token}",
     "not_authed": "set the bot token in {token}",
-    "token_revoked": "the bot token was revoked; create a new one",
-    "account_inactive": "the bot token belongs to a deactivated app or user",
+    "token_revoked": "the bot token in {token} was revoked; create a new one",
+    "account_inactive": "the bot token in {token} belongs to a deactivated app or user",
     "channel_not_found": "check slack.channel ({channel}), and invite the bot to that channel",
     "not_in_channel": "invite the bot to {channel} (slack.channel)",
     "is_archived": "{channel} (slack.channel) is archived; choose another channel",
