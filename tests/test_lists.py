@@ -77,6 +77,24 @@ def test_url_is_fetched_cached_revalidated_and_falls_back(
     assert third.sha256 == first.sha256
 
 
+def test_a_cache_that_cannot_be_written_is_a_warning_not_a_failure(
+    server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """A fetched list whose cache file cannot be written (a folder in its place) is used, with a
+    warning naming the cache path, instead of failing the training."""
+    url = _url(server, "README.md")
+    first = lists.load(url, cache_dir=tmp_path)
+    cached = next((tmp_path / "lists").glob("*.md"))
+    cached.unlink()
+    cached.mkdir()  # a folder where the cache file goes: the write fails whoever runs the test
+    (cached.with_suffix(".json")).unlink()
+    again = lists.load(url, cache_dir=tmp_path)
+    assert (again.origin, again.text, again.sha256) == ("network", BODY, first.sha256)
+    assert again.warning is not None
+    assert again.warning.startswith(f"{url}: could not cache it at {cached} (")
+    assert again.warning.endswith("check that the cache folder is writable")
+
+
 def test_unreachable_url_falls_back_to_bundled_snapshot(tmp_path: Path) -> None:
     """A URL that cannot be fetched, with no cache, uses the bundled file of the same name."""
     url = "http://127.0.0.1:9/lists/wtf-is-deep-learning.md"

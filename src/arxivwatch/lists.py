@@ -141,7 +141,14 @@ def _fetch(source: str, url: str, cache_dir: Path, client: httpx.Client | None) 
     if status != 200:
         raise _FetchFailed(f"HTTP {status}", transient=status >= 500 or status == 429)
     text = body.decode("utf-8", errors="replace")
-    _write_cache(text_path, meta_path, text, response.headers)
+    try:
+        _write_cache(text_path, meta_path, text, response.headers)
+    except OSError as e:  # the list itself arrived: a cache we cannot write only costs a refetch
+        warning = (
+            f"{source}: could not cache it at {text_path} ({e.strerror or e}); "
+            "it is fetched again next time and has no offline copy: check that the cache folder is writable"
+        )
+        return LoadedList(source, text, _digest(text), "network", warning)
     return LoadedList(source, text, _digest(text), "network")
 
 
