@@ -40,6 +40,9 @@ HINTS = {
     "is_archived": "slack.channel is archived; choose another channel",
     "missing_scope": "give the app the chat:write scope and reinstall it",
     "invalid_blocks": "the message broke Slack's block rules; please report this",
+    "msg_blocks_too_long": "Slack found the message's blocks too long together (an undocumented limit, "
+    "reported near 13,200 characters); arxivwatch keeps each message's blocks under 12,000 bytes, "
+    "so Slack's limit seems lower now: please report this. The digest stays pending",
     "invalid_token": "check the webhook URL in the variable named by slack.webhook_url_env",
     "no_service": "the webhook was removed; create a new one",
 }
