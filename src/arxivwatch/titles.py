@@ -17,8 +17,8 @@ Feeds are not LaTeX documents, so a few readings are ours:
 - nothing LaTeX would print is dropped: `\\verb|x|` (and `\\verb*|x|`) reads "x"; a command
   pylatexenc reads as nothing but LaTeX would print something for (`\\input{x}`, an
   author's own `\\method`) is shown as written; only what prints nothing in LaTeX too
-  (font and size switches, spacing, breaks, `\\label`: INVISIBLE) goes, and an unknown
-  command before a braced group (`\\bm{x}`) reads as the group; an unbalanced `{` or `}`
+  (font and size switches, spacing, breaks, `\\label`: INVISIBLE) goes, and a command
+  before a braced group it does not take (`\\bm{x}`) reads as the group; an unbalanced `{` or `}`
   is kept as a character.
 
 Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[website]");
@@ -120,14 +120,16 @@ def _converter() -> tuple[Any, Any]:
 
 def _text_class(base: Any) -> Any:
     """pylatexenc's LatexNodes2Text, except that a command reading as nothing is shown as
-    written unless it prints nothing in LaTeX too (INVISIBLE) or is an unknown command
-    before a braced group (`\\bm{x}`: the group is its text)."""
+    written unless it prints nothing in LaTeX too (INVISIBLE) or stands before a braced
+    group it did not take as an argument (`\\bm{x}`: the group is its text)."""
 
     class _Text(base):  # type: ignore[misc]
         def macro_node_to_text(self, node: Any) -> str:
             text = str(super().macro_node_to_text(node))
+            if text or node.macroname in INVISIBLE:
+                return text
             spec = self.latex_context.get_macro_spec(node.macroname)
-            if text or node.macroname in INVISIBLE or (spec is not None and not spec.discard):
+            if spec is not None and not spec.discard:
                 return text  # a text rule that printed its (here empty) arguments: `\\emph{}`
             args = [a for a in (node.nodeargd.argnlist if node.nodeargd else None) or () if a is not None]
             if spec is None and args:  # parsed, but with no text rule (`\\mbox{a b}`): its arguments
