@@ -205,3 +205,30 @@ def big_digest(n: int = 60, channel: str = "slack") -> Digest:
     profiles = (Profile("segmentation", "Segmentation", top_n=n),)
     start, end = digest.period_bounds("week", TODAY)
     return digest.select(papers, scores, profiles, {}, period="week", start=start, end=end, channel=channel)
+
+
+def maximal_digest(n: int = 50, letter: str = "x", channel: str = "slack") -> Digest:
+    """A digest of `n` papers whose every shown text is as long as rendering lets it be: titles,
+    authors, reasons and profile titles far past their caps, each paper matching all three
+    profiles (so it carries badges), words made of `letter` (an astral one weighs 4 bytes)."""
+    word = letter * 9
+    profiles = tuple(Profile(p.name, f"{p.title} {word} " * 60, top_n=n) for p in PROFILES)
+    papers = [
+        paper(
+            f"2411.{i:05d}",
+            f"Paper {i} {word} " * 80,
+            authors=tuple(f"{word}{k} {word}-{word}" for k in range(300)),
+            categories=tuple(f"cs.{word}{k}" for k in range(40)),
+        )
+        for i in range(1, n + 1)
+    ]
+    reasons = (*(f"{word}{k}" for k in range(150)), f"like: {word} " * 80)
+    scores = {
+        p.id: {
+            profile.name: s(p.id, profile.name, 0.9 - (i + j) % 3 / 10 - i / 1000, *reasons)
+            for j, profile in enumerate(profiles)
+        }
+        for i, p in enumerate(papers)
+    }
+    start, end = digest.period_bounds("week", TODAY)
+    return digest.select(papers, scores, profiles, {}, period="week", start=start, end=end, channel=channel)

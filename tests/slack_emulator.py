@@ -4,7 +4,8 @@ It checks what Slack checks: the bearer token (`not_authed`, `invalid_auth`), th
 channel (`channel_not_found`), that `text` or `blocks` is present (`no_text`), and the
 block limits (`invalid_blocks`: at most 50 blocks, section and context text at most
 3,000 characters, header text at most 150, known block types, rich_text made of sections
-of text and link elements with their required fields). It can be scripted to
+of text and link elements with their required fields), and the size of all the blocks
+of one message (`msg_blocks_too_long`, see MAX_BLOCKS_CHARS). It can be scripted to
 answer an error the next N times (`ratelimited` as HTTP 429 with Retry-After), to hold
 posts after N accepted messages (`hold`, `release`: a sender can be killed while it
 waits), and it records every request and every accepted message, in order.
@@ -29,6 +30,13 @@ MAX_BLOCKS = 50
 MAX_TEXT = 3000
 MAX_HEADER = 150
 MAX_MESSAGE_TEXT = 40000
+# Slack refuses a message whose blocks together are too long with msg_blocks_too_long. The figure
+# is not in Slack's block reference: slackapi/bolt-js issue #2509 (April 2025) measured refusals
+# from about 13,200 characters of blocks (13,297 with markdown blocks only, fewer with dividers:
+# the containers count), and bolt-js #2867 a refusal at 11,341 characters of text in rich_text,
+# section, header and divider blocks. Slack does not say what it counts; the emulator counts the
+# characters of the blocks as compact JSON (text and containers) and refuses past 13,200.
+MAX_BLOCKS_CHARS = 13_200
 BLOCK_TYPES = {"section", "header", "divider", "context", "actions", "image", "rich_text"}
 RICH_TEXT_PARTS = {"rich_text_section", "rich_text_list", "rich_text_quote", "rich_text_preformatted"}
 RICH_TEXT_STYLES = {"bold", "italic", "strike", "code", "underline", "highlight"}
@@ -84,7 +92,13 @@ def block_error(payload: dict[str, Any]) -> str | None:
         return None
     if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
         return "invalid_blocks"
-    return next((e for e in map(_one_block_error, blocks) if e), None)
+    invalid = next((e for e in map(_one_block_error, blocks) if e), None)
+    if (
+        invalid is None
+        and len(json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))) > MAX_BLOCKS_CHARS
+    ):
+        return "msg_blocks_too_long"
+    return invalid
 
 
 def _one_block_error(block: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,8 @@ from arxivwatch.deliver import PartialDeliveryError, slack
 from arxivwatch.errors import DeliveryError
 from arxivwatch.models import Digest, Message, Profile, Receipt, Score
 from arxivwatch.render import render
-from digest_samples import TODAY, big_digest, paper, sample_digest
-from slack_emulator import SlackEmulator, links, mrkdwn_texts, shown_text
+from digest_samples import TODAY, big_digest, maximal_digest, paper, sample_digest
+from slack_emulator import MAX_BLOCKS_CHARS, SlackEmulator, links, mrkdwn_texts, shown_text
 
 TOKEN = "xoxb-1234-test-token"
 CHANNEL = "#digest"
@@ -34,7 +35,7 @@ def message() -> Message:
 
 @pytest.fixture(scope="module")
 def big_message() -> Message:
-    return render(big_digest(60))
+    return render(big_digest(30))  # two messages (Slack's size limit, not the 50 blocks)
 
 
 def _send(message: Message, emulator: SlackEmulator, **kw: Any) -> Receipt:
@@ -64,7 +65,7 @@ def test_posts_the_digest_with_the_bot_token(message: Message, emulator: SlackEm
 
 
 def test_big_digest_arrives_split_and_in_order(big_message: Message, emulator: SlackEmulator) -> None:
-    """A digest over 50 blocks arrives as several accepted messages, in order."""
+    """A digest too big for one message arrives as several accepted messages, in order."""
     receipt = _send(big_message, emulator)
     posted = emulator.messages
     assert len(posted) == len(big_message.slack) == 2
@@ -249,6 +250,48 @@ def test_emulator_refuses_what_slack_refuses(emulator: SlackEmulator) -> None:
         with pytest.raises(DeliveryError, match="invalid_blocks"):
             _send(Message("s", "", "", "", slack=({"text": "t", "blocks": [rich]},)), emulator)
     assert emulator.messages == []
+
+
+def _sections_of_length(total: int) -> list[dict[str, Any]]:
+    """Section blocks, each valid alone, whose blocks come to `total` characters as compact JSON."""
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}} for _ in range(5)]
+    short = total - len(json.dumps(blocks, separators=(",", ":")))
+    blocks[-1]["text"]["text"] = "x" * (2900 + short)
+    return blocks
+
+
+def test_emulator_refuses_blocks_too_long_together_and_the_hint_says_so(emulator: SlackEmulator) -> None:
+    """Blocks valid one by one but over MAX_BLOCKS_CHARS together are refused with msg_blocks_too_long
+    (at the figure itself they pass), and the error's hint says the blocks were too long together."""
+    at_limit = Message(
+        "s", "", "", "", slack=({"text": "t", "blocks": _sections_of_length(MAX_BLOCKS_CHARS)},)
+    )
+    _send(at_limit, emulator)
+    over = Message(
+        "s", "", "", "", slack=({"text": "t", "blocks": _sections_of_length(MAX_BLOCKS_CHARS + 1)},)
+    )
+    with pytest.raises(PartialDeliveryError) as caught:
+        _send(over, emulator)
+    assert caught.value.args[0] == "slack: refused with msg_blocks_too_long"
+    assert caught.value.hint.startswith("Slack found the message's blocks too long together")
+    assert len(emulator.messages) == 1
+
+
+@pytest.mark.parametrize("letter", ["x", "\U0001d538"])
+def test_a_digest_of_maximal_texts_arrives_in_several_messages_every_paper_once(
+    emulator: SlackEmulator, letter: str
+) -> None:
+    """50 papers whose titles, authors, badges and reasons are all at their caps (ASCII, or astral
+    characters of 4 bytes) arrive in several accepted messages, every paper once and in order."""
+    built = maximal_digest(50, letter)
+    receipt = _send(render(built), emulator)
+    posted = emulator.messages
+    assert len(posted) > 1 and receipt.extra["messages"] == str(len(posted))
+    blocks = [b for m in posted for b in m["blocks"]]
+    abs_links = [url for b in blocks for url, text in links(b) if text == "abs"]
+    assert abs_links == [item.paper.abs_url for section in built.sections for item in section.items]
+    ranks = [shown_text(b).split(".")[0] for b in blocks if "\nabs · pdf" in shown_text(b)]
+    assert ranks == [str(i) for section in built.sections for i in range(1, len(section.items) + 1)]
 
 
 def test_no_retries_means_one_post_and_no_wait(message: Message, emulator: SlackEmulator) -> None:

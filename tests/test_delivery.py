@@ -280,9 +280,9 @@ def test_slack_past_max_wait_stays_pending_and_resumes_at_the_next_message(
     make_config: Callable[..., Config], slack: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A Retry-After over [slack] max_wait on message 2 leaves it pending; the next run posts only it."""
-    cfg = make_config("max_wait = 60\n", top_n=60)
+    cfg = make_config("max_wait = 60\n", top_n=20)
     clock = FakeClock(MORNING)
-    store_papers(cfg, clock, make_papers(60, D))
+    store_papers(cfg, clock, make_papers(20, D))
     slack.fail("ratelimited", times=1, retry_after=7, after=0)
     slack.fail("ratelimited", times=1, retry_after=1000, after=1)
     caplog.set_level(logging.INFO, logger="arxivwatch.slack")
@@ -298,10 +298,10 @@ def test_slack_past_max_wait_stays_pending_and_resumes_at_the_next_message(
         (pending,) = store.pending_digests("slack")
         assert pending.progress == 1 and pending.detail == slack.messages[0]["ts"]
     (result,) = digest.digest(cfg, channels=["slack"], clock=clock)
-    assert (result.status, result.papers) == ("sent", 60)
+    assert (result.status, result.papers) == ("sent", 20)
     ids = slack_ids(slack.messages)
     assert len(slack.messages) == 2
-    assert sorted(ids) == [p.id for p in make_papers(60, D)], "every paper posted exactly once"
+    assert sorted(ids) == [p.id for p in make_papers(20, D)], "every paper posted exactly once"
 
 
 def test_resend_pending_delivers_the_frozen_digest_without_a_model(
@@ -434,9 +434,9 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 120.0) -> None:
 def _rerun_and_check_every_paper_once(cfg: Config, slack: SlackEmulator, cli: CliRunner) -> None:
     result = cli("digest", "--channel", "slack", "--config", cfg.source)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["slack: sent 60 papers (1 message posted now)"]
+    assert result.stdout.splitlines() == ["slack: sent 20 papers (1 message posted now)"]
     assert len(slack.messages) == 2
-    assert sorted(slack_ids(slack.messages)) == [p.id for p in make_papers(60, D)], "each paper once"
+    assert sorted(slack_ids(slack.messages)) == [p.id for p in make_papers(20, D)], "each paper once"
 
 
 @pytest.mark.slow
@@ -444,8 +444,8 @@ def test_sigkill_midway_through_a_slack_send_then_rerun_posts_each_paper_once(
     make_config: Callable[..., Config], slack: SlackEmulator, cli: CliRunner
 ) -> None:
     """A digest process SIGKILLed while Slack holds its second message: the rerun posts only that one."""
-    cfg = make_config(top_n=60)
-    store_papers(cfg, SystemClock(), make_papers(60, D))
+    cfg = make_config(top_n=20)
+    store_papers(cfg, SystemClock(), make_papers(20, D))
     slack.hold(after=1)
     proc = _spawn_digest(cfg)
     try:
@@ -467,8 +467,8 @@ def test_sigterm_during_a_retry_after_wait_then_rerun_posts_each_paper_once(
     make_config: Callable[..., Config], slack: SlackEmulator, cli: CliRunner
 ) -> None:
     """A digest process SIGTERMed while it waits out a Retry-After: the rerun resumes at message 2."""
-    cfg = make_config(top_n=60)
-    store_papers(cfg, SystemClock(), make_papers(60, D))
+    cfg = make_config(top_n=20)
+    store_papers(cfg, SystemClock(), make_papers(20, D))
     slack.fail("ratelimited", times=1, retry_after=120, after=1)
     proc = _spawn_digest(cfg)
     try:

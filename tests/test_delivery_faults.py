@@ -167,9 +167,9 @@ def test_slack_max_wait_bounds_the_waits_of_a_whole_run(
     make_config: Callable[..., Config], slack: SlackEmulator
 ) -> None:
     """A run resuming a pending digest (waiting 200 s) and then sending the next has 100 s left, not 300."""
-    cfg = make_config("max_wait = 300\n", top_n=60)
+    cfg = make_config("max_wait = 300\n", top_n=20)
     clock = FakeClock(MORNING)
-    store_papers(cfg, clock, make_papers(60, D))
+    store_papers(cfg, clock, make_papers(20, D))
     slack.fail("ratelimited", times=1, retry_after=1000, after=1)  # message 2 of 2: past max_wait
     with pytest.raises(DeliveryError, match="max_wait"):
         digest.digest(cfg, channels=["slack"], clock=clock)

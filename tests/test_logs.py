@@ -46,11 +46,11 @@ def test_levels(flags: dict[str, bool], ours: int, theirs: int) -> None:
 @pytest.mark.usefixtures("restore_logging")
 @pytest.mark.parametrize("flags", [{}, {"verbose": True}])
 def test_a_library_not_named_is_quiet_too(flags: dict[str, bool], capsys: pytest.CaptureFixture[str]) -> None:
-    """pylatexenc's INFO on an unbalanced brace in a title, and any library's INFO, need --debug."""
+    """pylatexenc's INFO on an unclosed \\verb in a title, and any library's INFO, need --debug."""
     from arxivwatch.titles import unicode_text
 
     logs.setup(**flags)
-    assert unicode_text("Unbalanced } brace") == "Unbalanced brace"
+    assert unicode_text("Unclosed \\verb|x brace") == "Unclosed \\verb|x brace"
     logging.getLogger("some.library").info("chatter")
     logging.getLogger("some.library").warning("a real problem")
     logging.getLogger("arxivwatch.train").info("ours")

@@ -27,6 +27,7 @@ from digest_samples import (
     TODAY,
     big_digest,
     empty_digest,
+    maximal_digest,
     sample_digest,
 )
 from digest_samples import paper as make_paper
@@ -233,34 +234,83 @@ def test_lead_keeps_the_first_sentences_of_the_abstract() -> None:
 
 
 def test_large_digest_is_split_into_slack_messages_in_order() -> None:
-    """More than 50 blocks become several payloads of at most 50, each with a fallback text."""
+    """A digest too big for one message becomes several payloads, each within 50 blocks and
+    MAX_MESSAGE_BYTES of blocks, each with a numbered fallback text, the papers in rank order."""
     payloads = render.render(big_digest(60)).slack
-    assert len(payloads) == 2
+    total = len(payloads)
+    assert total == 4  # about 620 bytes a short paper: 17 to 21 papers a message
     assert all(len(p["blocks"]) <= 50 for p in payloads)  # type: ignore[arg-type]
+    assert all(slackblocks.size(p["blocks"]) <= slackblocks.MAX_MESSAGE_BYTES for p in payloads)  # type: ignore[arg-type]
     assert [p["text"] for p in payloads] == [
-        "arxivwatch: 60 papers, 22\u201328 Nov 2024 (1/2)",
-        "arxivwatch: 60 papers, 22\u201328 Nov 2024 (2/2)",
+        f"arxivwatch: 60 papers, 22\u201328 Nov 2024 ({n}/{total})" for n in range(1, total + 1)
     ]
     texts = [shown_text(b) for p in payloads for b in p["blocks"] if b["type"] == "rich_text"]  # type: ignore[attr-defined]
     ranks = [int(t.split(".")[0]) for t in texts if t[0].isdigit()]
     assert ranks == list(range(1, 61))
 
 
-def test_slack_split_keeps_a_profile_heading_with_its_first_paper() -> None:
-    """No Slack message ends with a divider or a profile heading whose papers follow later."""
-    items = big_digest(60).items
+@pytest.mark.parametrize("first", range(14, 24))
+def test_slack_split_keeps_a_profile_heading_with_its_first_paper(first: int) -> None:
+    """Wherever the second profile starts (around the first message's end), no Slack message
+    ends with a divider or a profile heading: the heading goes with its first paper."""
+    items = big_digest(40).items
     other = replace(PROFILES[1], name="other", title="Other")
     sections = (
-        DigestSection(PROFILES[0], items[:44]),
-        DigestSection(other, tuple(replace(i, profile="other") for i in items[44:])),
+        DigestSection(PROFILES[0], items[:first]),
+        DigestSection(other, tuple(replace(i, profile="other") for i in items[first:])),
     )
-    payloads = render.render(replace(big_digest(60), sections=sections)).slack
-    assert len(payloads) == 2
-    first_blocks = payloads[0]["blocks"]
-    assert len(first_blocks) == 2 + 3 + 43  # type: ignore[arg-type]
-    second = payloads[1]["blocks"]
-    assert [b["type"] for b in second[:3]] == ["divider", "rich_text", "rich_text"]  # type: ignore[index]
-    assert shown_text(second[1]) == "Other (16 papers)"  # type: ignore[index]
+    payloads = render.slack_payloads(replace(big_digest(40), sections=sections))
+    blocks = [p["blocks"] for p in payloads]
+    assert len(blocks) > 1
+    for message in blocks[:-1]:
+        assert shown_text(message[-1])[0].isdigit(), "every message but the last ends with a paper"  # type: ignore[index]
+    headings = [
+        (m, i)
+        for m, message in enumerate(blocks)
+        for i, b in enumerate(message)
+        if shown_text(b) == f"Other ({40 - first} papers)"
+    ]  # type: ignore[arg-type]
+    ((m, i),) = headings
+    assert blocks[m][i - 1]["type"] == "divider" and shown_text(blocks[m][i + 1]).startswith("1. ")  # type: ignore[index]
+
+
+def test_split_bounds_blocks_and_bytes_and_never_splits_a_unit() -> None:
+    """slackblocks.split starts a new message before 50 blocks or MAX_MESSAGE_BYTES would be
+    passed, keeps each unit whole, and gives a unit too big alone a message of its own."""
+    divider = slackblocks.divider()
+    assert [len(m) for m in slackblocks.split([[divider]] * 120)] == [50, 50, 20]
+    assert [len(m) for m in slackblocks.split([[divider] * 3] * 20)] == [48, 12]
+    budget = slackblocks.MAX_MESSAGE_BYTES
+    # five one-block units: four of 2,400 bytes and one that makes the message exactly the
+    # budget (the array's commas and brackets: 6 bytes)
+    units = [[_note_of_bytes(2400)] for _ in range(4)] + [[_note_of_bytes(budget - 4 * 2400 - 6)]]
+    (exact,) = slackblocks.split(units)
+    assert slackblocks.size(exact) == budget
+    over = slackblocks.split([*units[:4], [_note_of_bytes(budget - 4 * 2400 - 5)]])
+    assert [len(m) for m in over] == [4, 1]
+    pair = [_note_of_bytes(2400), _note_of_bytes(2400)]  # its first block would fit, the pair does not
+    assert [len(m) for m in slackblocks.split([*units[:3], pair])] == [3, 2]
+    huge = [_note_of_bytes(2900)] * 5  # over the budget alone: a message of its own, never split
+    assert [len(m) for m in slackblocks.split([units[0], huge, units[0]])] == [1, 5, 1]
+
+
+def _note_of_bytes(size: int) -> dict[str, object]:
+    """A section block whose compact JSON is `size` bytes."""
+    overhead = slackblocks.size([slackblocks.note("")]) - 2
+    block = slackblocks.note("x" * (size - overhead))
+    assert slackblocks.size([block]) == size + 2
+    return block
+
+
+@pytest.mark.parametrize("letter", ["x", "\u00e9", "\U0001d538"])
+def test_every_slack_message_of_maximal_texts_fits_the_budget(letter: str) -> None:
+    """Papers with every text at its cap (ASCII, 2-byte or 4-byte characters) and profile titles
+    at theirs still fit: each message within MAX_MESSAGE_BYTES, each paper in one piece."""
+    built = maximal_digest(12, letter)
+    payloads = render.render(built).slack
+    assert all(slackblocks.size(p["blocks"]) <= slackblocks.MAX_MESSAGE_BYTES for p in payloads)  # type: ignore[arg-type]
+    papers = [b for p in payloads for b in p["blocks"] if shown_text(b).endswith("abs · pdf")]  # type: ignore[attr-defined]
+    assert len(papers) == 12 and len(payloads) > 1
 
 
 def test_slack_text_fields_stay_within_limits() -> None:

@@ -134,8 +134,41 @@ def test_tex_edge_cases_read_as_text(tex: str, text: str) -> None:
     assert unicode_text(tex) == text
 
 
-@pytest.mark.parametrize("tex", ["}}}}", "\\input{x}", "\\verb|x|", "\\(", "\\href{", "\\cite", "\\\\"])
+@pytest.mark.parametrize("tex", ["}}}}", "\\input{x}", "\\(", "\\href{", "\\cite", "\\\\", "\\emph{}"])
 def test_tex_that_converts_to_nothing_keeps_its_text(tex: str) -> None:
     """A title or name whose TeX would convert to nothing is shown as written, not as a blank title."""
     assert unicode_text(tex) == tex
     assert unicode_text(f"  {tex}\n") == tex
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        # \verb shows its verbatim text, wherever it stands; braces and TeX inside it are text
+        ("Learning with \\verb|x| more", "Learning with x more"),
+        ("\\verb|x|", "x"),
+        ("Using \\verb+a_b\\c+ in $\\alpha$-nets", "Using a_b\\c in α-nets"),
+        ("Star \\verb*|a b| form", "Star a b form"),
+        ("Brace \\verb|}| inside", "Brace } inside"),
+        # a command LaTeX would print something for, but pylatexenc reads as nothing: as written
+        ("Learning with \\input{x} more", "Learning with \\input{x} more"),
+        ("Chapters \\include{ch1} and $\\beta$", "Chapters \\include{ch1} and β"),
+        ("\\ours: a method for $\\alpha$", "\\ours: a method for α"),
+        ("\\sys{} beats \\textsc{Base}", "\\sys beats Base"),
+        ("An \\mbox{unbreakable phrase} here", "An unbreakable phrase here"),
+        ("\\LaTeX\\ and \\TeX{} notes", "LaTeX and TeX notes"),
+        # what prints nothing in LaTeX either still goes: switches, spacing, breaks, labels
+        ("A {\\em very} {\\small good} idea", "A very good idea"),
+        ("Tight\\hspace{2pt}ly \\noindent spaced\\label{t}", "Tightly spaced"),
+        ("Line\\newline break and $\\left( x \\right)$", "Line break and ( x )"),
+        ("A $\\bm{x}$ vector", "A x vector"),
+        # an unbalanced brace is a character, not a group that opens or closes nothing
+        ("a } b", "a } b"),
+        ("a { b", "a { b"),
+        ("{U}-Net } and {\\alpha}", "U-Net } and α"),
+        ("x \\} y } z", "x } y } z"),
+    ],
+)
+def test_tex_in_the_middle_of_a_title_never_vanishes(tex: str, text: str) -> None:
+    """Nothing a reader needs is dropped: \\verb's text, commands read as nothing, stray braces."""
+    assert unicode_text(tex) == text

@@ -5,8 +5,9 @@ HTML, text and markdown come from Jinja2 templates shipped in `arxivwatch/templa
 overrides any of them by name. The HTML template carries a <style> block that is
 inlined (css-inline) so the table layout survives Gmail and Outlook; a block marked
 `data-css-inline="keep"` stays for phones. Slack Block Kit payloads are built in Python
-(arxivwatch.slackblocks), because Slack's limits (50 blocks a message, 3,000 characters
-a text field, 150 a header) are easier to keep in code than in a template.
+(arxivwatch.slackblocks), because Slack's limits (50 blocks and about 13,000 characters
+of blocks a message, 3,000 characters a text field, 150 a header) are easier to keep in
+code than in a template.
 
 Titles, author names and the abstract's lead have their TeX turned into Unicode
 (arxivwatch.titles).
@@ -355,16 +356,15 @@ def _cut(text: str, limit: int) -> str:
 
 
 def slack_payloads(digest: Digest, sections: Sequence[Any] | None = None) -> tuple[dict[str, object], ...]:
-    """chat.postMessage payloads (no channel): at most 50 blocks each, each with a fallback.
+    """chat.postMessage payloads (no channel), each with a fallback text: at most 50 blocks and
+    slackblocks.MAX_MESSAGE_BYTES of blocks each (slackblocks.split).
 
-    A profile's heading stays in the same message as its first paper. `sections` are the
-    rendered sections of _context(digest) when the caller has them already.
+    A profile's heading stays in the same message as its first paper; a paper is never split.
+    `sections` are the rendered sections of _context(digest) when the caller has them already.
     """
-    chunks: list[list[dict[str, Any]]] = [[]]
-    for unit in _slack_units(digest, _context(digest)["sections"] if sections is None else sections):
-        if len(chunks[-1]) + len(unit) > slackblocks.MAX_BLOCKS:
-            chunks.append([])
-        chunks[-1].extend(unit)
+    chunks = slackblocks.split(
+        _slack_units(digest, _context(digest)["sections"] if sections is None else sections)
+    )
     fallback = subject(digest)
     return tuple(
         {

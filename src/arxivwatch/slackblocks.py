@@ -9,24 +9,35 @@ element: Slack shows those elements' text verbatim, and bold, italics, code and 
 are element styles, not characters in the text. mrkdwn is kept for our own sentences
 (the summary, the footer, the empty-digest line), still escaped.
 
-Limits kept here: at most 50 blocks a message (the caller splits), 3,000 characters of
-text a block, 150 a header.
+Limits kept here: 3,000 characters of text a block, 150 a header; and `split` groups
+blocks into messages of at most 50 blocks and MAX_MESSAGE_BYTES of blocks. That last
+limit is Slack's `msg_blocks_too_long`, which its block reference does not document:
+bolt-js issue #2509 measured refusals from about 13,200 characters of blocks in one
+message (fewer once dividers were added, so the block containers count, not only the
+text), and bolt-js #2867 saw a message refused at 11,341 characters of text alone. What
+Slack counts is not known, so we count more than any reading of it: the UTF-8 bytes of
+the blocks as compact JSON (every text, URL, key and bracket; a non-ASCII character as
+2 to 4 bytes), and keep that under 12,000, about 10% below #2509's figure.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arxivwatch.render import ItemView
 
 MAX_BLOCKS = 50
+MAX_MESSAGE_BYTES = 12_000  # UTF-8 bytes of a message's blocks as compact JSON (see above)
 MAX_TEXT = 3000
 MAX_HEADER = 150
 # With render's MAX_TITLE and MAX_REASONS these keep a paper's block far below MAX_TEXT.
 MAX_META = 600
 MAX_BADGES = 400
 Block = dict[str, Any]
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # compact; kept: built once
 
 
 def header(text: str) -> Block:
@@ -72,6 +83,29 @@ def paper(item: ItemView) -> Block:
         elements += [_text("\n"), _text("why:", italic=True), _text(" " + item.reasons)]
     elements += [_text("\n"), _link(item.abs_url, "abs"), _text(" · "), _link(item.pdf_url, "pdf")]
     return _rich(elements)
+
+
+def split(units: Iterable[list[Block]]) -> list[list[Block]]:
+    """The blocks of `units` as messages, in order: each message whole units, at most
+    MAX_BLOCKS blocks and MAX_MESSAGE_BYTES bytes (`size`). A unit (a paper, or a profile's
+    heading with its first paper) is never split; one over a limit alone gets a message of
+    its own (render's caps keep every unit far below both)."""
+    messages: list[list[Block]] = []
+    blocks = weight = 0  # of the last message; weight is its `size` less the closing "]"
+    for unit in units:
+        unit_weight = len(_JSON.encode(unit).encode()) - 1  # its blocks, each with its "[" or ","
+        if not messages or blocks + len(unit) > MAX_BLOCKS or weight + unit_weight + 1 > MAX_MESSAGE_BYTES:
+            messages.append([])
+            blocks = weight = 0
+        messages[-1].extend(unit)
+        blocks += len(unit)
+        weight += unit_weight
+    return messages
+
+
+def size(blocks: list[Block]) -> int:
+    """UTF-8 bytes of `blocks` as compact JSON: what MAX_MESSAGE_BYTES bounds."""
+    return len(_JSON.encode(blocks).encode())
 
 
 def text_length(block: Block) -> int:

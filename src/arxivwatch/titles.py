@@ -13,7 +13,13 @@ Feeds are not LaTeX documents, so a few readings are ours:
 - `~` between a word and what follows ("Dr.~Smith", "Fig.~3") is a space; any other `~`
   ("~100 GPUs") is a tilde;
 - `\\href{url}{text}` is its text, `\\url{url}` the address as text (never a link: links
-  are built from arXiv ids only), `\\cite{key}` "[key]", `\\ref{key}` the key.
+  are built from arXiv ids only), `\\cite{key}` "[key]", `\\ref{key}` the key;
+- nothing LaTeX would print is dropped: `\\verb|x|` (and `\\verb*|x|`) reads "x"; a command
+  pylatexenc reads as nothing but LaTeX would print something for (`\\input{x}`, an
+  author's own `\\method`) is shown as written; only what prints nothing in LaTeX too
+  (font and size switches, spacing, breaks, `\\label`: INVISIBLE) goes, and a command
+  before a braced group it does not take (`\\bm{x}`) reads as the group; an unbalanced `{` or `}`
+  is kept as a character.
 
 Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[website]");
 `clean_title` drops those notes, so "like: <title>" names the paper itself.
@@ -32,9 +38,25 @@ _MATH = re.compile(r"(?<!\\)\$\$[^$]+\$\$|(?<!\\)\$(?=[^\s$])[^$]*?[^\s$\\]\$(?!
 _TIE = re.compile(r"(?<=[\w.,])~(?=[\w\\$(])")  # "Dr.~Smith": a non-breaking space
 # Characters TeX would read but a feed means literally travel through pylatexenc as
 # private-use stand-ins (which pylatexenc leaves alone) and are put back afterwards.
-_LITERAL = {"$": "\ue000", "~": "\ue001", "%": "\ue002", "&": "\ue003"}
+_LITERAL = {"$": "\ue000", "~": "\ue001", "%": "\ue002", "&": "\ue003", "{": "\ue004", "}": "\ue005"}
 _RESTORE = str.maketrans({v: k for k, v in _LITERAL.items()})
 _STAND_INS = str.maketrans(dict.fromkeys(_LITERAL.values(), " "))
+# What `_protect_braces` reads: a \verb span (its braces are text), an escaped character, a brace.
+_BRACE_TOKENS = re.compile(r"\\verb\*?([^\sA-Za-z*]).*?\1|\\.|[{}]", re.DOTALL)
+# A braced group with something in it, after optional spaces.
+_GROUP_AFTER = re.compile(r"\s*\{\s*[^\s}]")
+# Commands that print nothing in LaTeX either: font and size switches, spacing, breaks, anchors.
+_INVISIBLE_WORDS = (
+    "em bf it rm sf tt sc sl up md bfseries mdseries itshape slshape scshape upshape "
+    "normalfont rmfamily sffamily ttfamily boldmath unboldmath tiny scriptsize footnotesize "
+    "small normalsize large Large LARGE huge Huge ! / - hspace vspace hfill vfill hfil vfil "
+    "smallskip medskip bigskip noindent indent par linebreak pagebreak nolinebreak "
+    "nopagebreak newpage clearpage allowbreak nobreak break centering raggedright raggedleft "
+    "strut mathstrut xspace relax protect leavevmode displaystyle textstyle scriptstyle "
+    "scriptscriptstyle limits nolimits nonumber notag label index footnotemark left right "
+    "middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl Biggr"
+)
+INVISIBLE = frozenset(_INVISIBLE_WORDS.split())
 # pylatexenc takes about 30 ms per 1,000 characters: a feed's title or name past this length
 # (arXiv's are under 1,000) is cut here, so a hostile 1 MB title cannot stall a digest.
 MAX_TEX_CHARS = 4000
@@ -54,7 +76,8 @@ _LEADING_NOTE = re.compile(
 
 @lru_cache(maxsize=1)
 def _converter() -> tuple[Any, Any]:
-    """pylatexenc's converter and parser context, taught \\href, \\url, \\cite and \\ref."""
+    """pylatexenc's converter (`_text_class`) and parser context, taught \\href, \\url, \\cite,
+    \\ref and \\verb."""
     # lazy: only digests and tables need pylatexenc
     from pylatexenc import latex2text, latexwalker, macrospec
 
@@ -74,6 +97,14 @@ def _converter() -> tuple[Any, Any]:
         macros=[
             latex2text.MacroTextSpec("href", simplify_repl=_href_text),
             latex2text.MacroTextSpec("url", simplify_repl=lambda n: _verbatim_arg(n, 0)),
+            latex2text.MacroTextSpec(
+                "verb", simplify_repl=lambda n: getattr(n.nodeargd, "verbatim_text", "")
+            ),
+            latex2text.MacroTextSpec("newline", simplify_repl=" "),
+        ]
+        + [
+            latex2text.MacroTextSpec(name, simplify_repl=shown)
+            for name, shown in (("TeX", "TeX"), ("LaTeX", "LaTeX"), ("LaTeXe", "LaTeX2e"))
         ]
         + [latex2text.MacroTextSpec(name, simplify_repl=_cite_text) for name in cites]
         + [
@@ -81,8 +112,33 @@ def _converter() -> tuple[Any, Any]:
             for name in ("ref", "eqref", "autoref", "cref", "Cref")
         ],
     )
-    converter = latex2text.LatexNodes2Text(latex_context=text, math_mode="text", strict_latex_spaces=False)
+    converter = _text_class(latex2text.LatexNodes2Text)(
+        latex_context=text, math_mode="text", strict_latex_spaces=False
+    )
     return converter, parsing
+
+
+def _text_class(base: Any) -> Any:
+    """pylatexenc's LatexNodes2Text, except that a command reading as nothing is shown as
+    written unless it prints nothing in LaTeX too (INVISIBLE) or stands before a braced
+    group it did not take as an argument (`\\bm{x}`: the group is its text)."""
+
+    class _Text(base):  # type: ignore[misc]
+        def macro_node_to_text(self, node: Any) -> str:
+            text = str(super().macro_node_to_text(node))
+            if text or node.macroname in INVISIBLE:
+                return text
+            spec = self.latex_context.get_macro_spec(node.macroname)
+            if spec is not None and not spec.discard:
+                return text  # a text rule that printed its (here empty) arguments: `\\emph{}`
+            args = [a for a in (node.nodeargd.argnlist if node.nodeargd else None) or () if a is not None]
+            if spec is None and args:  # parsed, but with no text rule (`\\mbox{a b}`): its arguments
+                text = str(self.nodelist_to_text(args))
+            elif not args and _GROUP_AFTER.match(node.parsing_state.s, node.pos + node.len):
+                return ""  # a command before a group it did not take (`\\bm{x}`): the group is its text
+            return text or str(node.latex_verbatim())
+
+    return _Text
 
 
 def _verbatim_arg(node: Any, index: int) -> str:
@@ -125,7 +181,8 @@ def unicode_text(text: str) -> str:
         return text
     converter, parsing = _converter()
     try:
-        converted = str(converter.latex_to_text(_protect(text.translate(_STAND_INS)), latex_context=parsing))
+        protected = _protect(_protect_braces(text.translate(_STAND_INS)))
+        converted = str(converter.latex_to_text(protected, latex_context=parsing))
     except Exception:
         return " ".join(text.split())
     # TeX that reads as nothing ("}}", "\\verb|x|") is shown as written rather than as a blank
@@ -144,6 +201,26 @@ def _protect(text: str) -> str:
         last = math.end()
     parts.append(_protect_prose(text[last:]))
     return "".join(parts)
+
+
+def _protect_braces(text: str) -> str:
+    """`text` with each unbalanced `{` or `}` (not escaped, not inside \\verb) replaced by its
+    stand-in, so it is shown as a character instead of opening or closing nothing; `\\verb*`
+    read as `\\verb` (the star only shows spaces as ␣)."""
+    text = text.replace("\\verb*", "\\verb")
+    opened: list[int] = []
+    stray: list[int] = []
+    for token in _BRACE_TOKENS.finditer(text):
+        if token.group() == "{":
+            opened.append(token.start())
+        elif token.group() == "}":
+            (opened.pop() if opened else stray.append(token.start()))
+    if not opened and not stray:
+        return text
+    chars = list(text)
+    for index in opened + stray:
+        chars[index] = _LITERAL[chars[index]]
+    return "".join(chars)
 
 
 def _protect_prose(text: str) -> str:

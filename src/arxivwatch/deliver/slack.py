@@ -1,8 +1,9 @@
 """Slack: chat.postMessage with a bot token, or an incoming webhook.
 
-A digest may be several messages (Slack takes at most 50 blocks in one); they are
-posted in order, and `on_accepted(count, ts)` is called after each one Slack accepted,
-before the next is posted, so the caller can commit its progress. When Slack answers
+A digest may be several messages (Slack takes at most 50 blocks in one, and refuses blocks
+too long together: see arxivwatch.slackblocks); they are posted in order, and
+`on_accepted(count, ts)` is called after each one Slack accepted, before the next is
+posted, so the caller can commit its progress. When Slack answers
 `ratelimited` (HTTP 429) the same message is retried after the Retry-After it named,
 waited on the given clock and logged at INFO; the waits of one call add up to at most
 `max_wait` seconds, past which the call gives up (the caller resumes on its next run).
@@ -37,6 +38,9 @@ HINTS = {
     "is_archived": "{channel} (slack.channel) is archived; choose another channel",
     "missing_scope": "give the app the chat:write scope and reinstall it",
     "invalid_blocks": "the message broke Slack's block rules; please report this",
+    "msg_blocks_too_long": "Slack found the message's blocks too long together (a limit it does not "
+    "document, reported near 13,200 characters); arxivwatch keeps each message's blocks under 12,000 "
+    "bytes, so Slack's limit seems to have dropped: please report this",
     "invalid_token": "check the webhook URL in {webhook}",
     "no_service": "the webhook was removed; create a new one",
 }
