@@ -74,14 +74,16 @@ class State:
     requests: list[Request] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    max_blocks_chars: int = MAX_BLOCKS_CHARS  # msg_blocks_too_long past this (`limit_blocks`)
     hold_after: int | None = None  # block posts once this many messages are accepted
     held: int = 0  # posts blocked so far
     holding: threading.Event = field(default_factory=threading.Event)  # set when a post is blocked
     released: threading.Event = field(default_factory=threading.Event)
 
 
-def block_error(payload: dict[str, Any]) -> str | None:
-    """Slack's verdict on the payload's text and blocks; None when acceptable."""
+def block_error(payload: dict[str, Any], max_chars: int = MAX_BLOCKS_CHARS) -> str | None:
+    """Slack's verdict on the payload's text and blocks (msg_blocks_too_long past `max_chars`
+    characters of blocks as compact JSON); None when acceptable."""
     blocks = payload.get("blocks")
     text = payload.get("text")
     if not blocks and not (isinstance(text, str) and text.strip()):
@@ -93,10 +95,7 @@ def block_error(payload: dict[str, Any]) -> str | None:
     if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
         return "invalid_blocks"
     invalid = next((e for e in map(_one_block_error, blocks) if e), None)
-    if (
-        invalid is None
-        and len(json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))) > MAX_BLOCKS_CHARS
-    ):
+    if invalid is None and len(json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))) > max_chars:
         return "msg_blocks_too_long"
     return invalid
 
@@ -234,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if payload.get("channel") not in state.channels:
             return 200, {"ok": False, "error": "channel_not_found"}, {}
-        problem = block_error(payload)
+        problem = block_error(payload, state.max_blocks_chars)
         if problem:
             return 200, {"ok": False, "error": problem}, {}
         ts = _accept(state, payload)
@@ -245,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         if error is not None:
             _status, _body, headers = _api_error(error)
             return (429 if error.error == "ratelimited" else 400), error.error, headers
-        problem = block_error(payload)
+        problem = block_error(payload, state.max_blocks_chars)
         if problem:
             return 400, problem, {}
         _accept(state, payload)
@@ -345,6 +344,11 @@ class SlackEmulator:
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    def limit_blocks(self, chars: int) -> None:
+        """Refuse with msg_blocks_too_long past `chars` characters of blocks (Slack's limit dropping)."""
+        with self.state.lock:
+            self.state.max_blocks_chars = chars
 
     @property
     def messages(self) -> list[dict[str, Any]]:

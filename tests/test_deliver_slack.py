@@ -260,21 +260,33 @@ def _sections_of_length(total: int) -> list[dict[str, Any]]:
     return blocks
 
 
-def test_emulator_refuses_blocks_too_long_together_and_the_hint_says_so(emulator: SlackEmulator) -> None:
+def test_blocks_too_long_together_are_posted_split_in_two_in_order(emulator: SlackEmulator) -> None:
     """Blocks valid one by one but over MAX_BLOCKS_CHARS together are refused with msg_blocks_too_long
-    (at the figure itself they pass), and the error's hint says the blocks were too long together."""
+    (at the figure itself they pass); the sender then posts them as two messages, each block once."""
     at_limit = Message(
         "s", "", "", "", slack=({"text": "t", "blocks": _sections_of_length(MAX_BLOCKS_CHARS)},)
     )
     _send(at_limit, emulator)
-    over = Message(
-        "s", "", "", "", slack=({"text": "t", "blocks": _sections_of_length(MAX_BLOCKS_CHARS + 1)},)
-    )
+    blocks = _sections_of_length(MAX_BLOCKS_CHARS + 1)
+    over = Message("s", "", "", "", slack=({"text": "t", "blocks": blocks},))
+    receipt = _send(over, emulator)
+    refusals = [r.answer for r in emulator.requests if isinstance(r.answer, dict) and not r.answer["ok"]]
+    assert [a["error"] for a in refusals] == ["msg_blocks_too_long"]
+    assert [len(m["blocks"]) for m in emulator.messages] == [5, 2, 3]
+    assert [b for m in emulator.messages[1:] for b in m["blocks"]] == blocks
+    assert receipt.extra["messages"] == "2" and receipt.detail.count(",") == 1
+
+
+def test_one_block_too_long_alone_is_refused_with_the_hint(emulator: SlackEmulator) -> None:
+    """A single block Slack refuses as too long cannot be split further: one error whose hint says so."""
+    block = {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": []}]}
+    block["elements"][0]["elements"] = [{"type": "text", "text": "x" * 2000} for _ in range(7)]
     with pytest.raises(PartialDeliveryError) as caught:
-        _send(over, emulator)
+        _send(Message("s", "", "", "", slack=({"text": "t", "blocks": [block]},)), emulator)
     assert caught.value.args[0] == "slack: refused with msg_blocks_too_long"
     assert caught.value.hint.startswith("Slack found the message's blocks too long together")
-    assert len(emulator.messages) == 1
+    assert "refused one block alone" in caught.value.hint
+    assert emulator.messages == []
 
 
 @pytest.mark.parametrize("letter", ["x", "\U0001d538"])

@@ -499,3 +499,64 @@ def test_status_counts_new_versions_waiting_with_flag_updated(make_config: Calla
     clock.advance(24 * 3600)
     (again,) = digest.digest(cfg, channels=["email"], clock=clock)
     assert again.papers == 2
+
+
+def _frozen_blocks(cfg: Config, clock: Clock) -> list[dict[str, object]]:
+    """The blocks of the pending Slack digest's frozen message, in order, across its messages."""
+    from arxivwatch.models import Message
+
+    with open_store(cfg, clock) as store:
+        (pending,) = store.pending_digests("slack")
+        assert pending.message is not None
+        return [b for p in Message.from_json(pending.message).slack for b in p["blocks"]]  # type: ignore[attr-defined]
+
+
+def test_a_frozen_slack_digest_refused_as_too_long_is_split_further_and_every_paper_arrives_once(
+    make_config: Callable[..., Config], slack: SlackEmulator
+) -> None:
+    """When Slack refuses a recorded digest's message with msg_blocks_too_long (its limit dropped), the
+    sender splits it further instead of failing on every retry: all blocks arrive once, in order."""
+    cfg = make_config(top_n=20)
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(20, D))
+    slack.fail("internal_error", times=1)
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    frozen = _frozen_blocks(cfg, clock)
+    slack.limit_blocks(4000)
+    (result,) = digest.digest(cfg, channels=["slack"], clock=clock)
+    assert (result.status, result.papers) == ("sent", 20)
+    assert len(slack.messages) > 2
+    assert [b for m in slack.messages for b in m["blocks"]] == frozen
+    ids = slack_ids(slack.messages)
+    assert sorted(ids) == [p.id for p in make_papers(20, D)] and len(set(ids)) == 20
+
+
+def test_a_refused_split_part_leaves_exact_progress_and_the_rerun_posts_each_block_once(
+    make_config: Callable[..., Config], slack: SlackEmulator
+) -> None:
+    """A failure after some parts of a further-split message were accepted keeps the digest pending with
+    its progress exact; the next run posts only what was not accepted, every block once and in order."""
+    cfg = make_config(top_n=20)
+    clock = FakeClock(MORNING)
+    store_papers(cfg, clock, make_papers(20, D))
+    slack.fail("internal_error", times=1)
+    with pytest.raises(DeliveryError):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    frozen = _frozen_blocks(cfg, clock)
+    slack.limit_blocks(4000)
+    slack.fail("internal_error", times=1, after=len(slack.requests) + 3)  # too long, part 1, part 2, fail
+    with pytest.raises(DeliveryError, match="internal_error"):
+        digest.digest(cfg, channels=["slack"], clock=clock)
+    assert len(slack.messages) == 2
+    with open_store(cfg, clock) as store:
+        (pending,) = store.pending_digests("slack")
+        assert pending.progress == 2
+        assert pending.detail == ",".join(m["ts"] for m in slack.messages)
+    assert _frozen_blocks(cfg, clock) == frozen, "the same blocks, only split further"
+    (result,) = digest.digest(cfg, channels=["slack"], clock=clock)
+    assert (result.status, result.papers) == ("sent", 20)
+    assert [b for m in slack.messages for b in m["blocks"]] == frozen
+    with open_store(cfg, clock) as store:
+        sent = store.get_digest(result.key)
+        assert sent is not None and sent.detail == ",".join(m["ts"] for m in slack.messages)

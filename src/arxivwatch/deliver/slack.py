@@ -9,8 +9,11 @@ waited on the given clock and logged at INFO; the waits of one call add up to at
 `max_wait` seconds, past which the call gives up (the caller resumes on its next run).
 Any other refusal (invalid_auth, channel_not_found, ...) raises PartialDeliveryError (a
 DeliveryError) saying how many messages were accepted before it, so a retry can resume
-after them with `already_sent` and never post one twice. The token never appears in an
-error: hints name the variable that holds it (`token_env`, `webhook_url_env`), never its value.
+after them with `already_sent` and never post one twice. A message refused with
+`msg_blocks_too_long` (Slack's undocumented size limit, lower than we assumed) is split
+in two and its parts posted instead, so a recorded digest is not refused on every retry.
+The token never appears in an error: hints name the variable that holds it (`token_env`,
+`webhook_url_env`), never its value.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ HINTS = {
     "missing_scope": "give the app the chat:write scope and reinstall it",
     "invalid_blocks": "the message broke Slack's block rules; please report this",
     "msg_blocks_too_long": "Slack found the message's blocks too long together (a limit it does not "
-    "document, reported near 13,200 characters); arxivwatch keeps each message's blocks under 12,000 "
-    "bytes, so Slack's limit seems to have dropped: please report this",
+    "document, reported near 13,200 characters); arxivwatch splits a refused message down to single "
+    "blocks, and Slack refused one block alone: please report this",
     "invalid_token": "check the webhook URL in {webhook}",
     "no_service": "the webhook was removed; create a new one",
 }
@@ -71,6 +74,7 @@ def send(
     timeout: int = 30,
     max_wait: float = 300.0,
     on_accepted: Callable[[int, str], None] | None = None,
+    on_split: Callable[[tuple[dict[str, Any], ...]], None] | None = None,
     token_env: str = "SLACK_BOT_TOKEN",  # noqa: S107 (the name of a variable, not a secret)
     webhook_url_env: str = "",
 ) -> Receipt:
@@ -80,7 +84,10 @@ def send(
     `max_retries` bounds the rate-limit retries of each message, `max_wait` (seconds) the
     Retry-After waits of the whole call. `on_accepted(count, ts)` runs after each accepted
     message, with how many are accepted in all now. The Receipt's detail is the ts values
-    of the messages posted now, comma-separated (webhooks return none). `token_env` and
+    of the messages posted now, comma-separated (webhooks return none). A message Slack refuses
+    with msg_blocks_too_long is split in two (`halve`) and its parts posted in its place;
+    `on_split(payloads)` then gets the whole new list, before any part is posted, so the caller
+    can record it and `already_sent` keeps counting messages of that list. `token_env` and
     `webhook_url_env` are the names of the environment variables the secrets came from, for
     the hints (e.g. "check the bot token in $SLACK_BOT_TOKEN"); their values are never shown.
     """
@@ -96,19 +103,51 @@ def send(
     payloads = list(message.slack) or [{"text": message.slack_text or message.subject}]
     stamps: list[str] = []
     budget = [max_wait]  # seconds still allowed to wait, shared by every message
-    for index in range(already_sent, len(payloads)):
+    index = already_sent
+    while index < len(payloads):  # bounded: a split makes more messages of fewer blocks
         where = f"message {index + 1} of {len(payloads)}"
         answer = _post_with_retries(post, payloads[index], clock, max_retries, budget, where)
+        halves = halve(payloads[index]) if answer.error == "msg_blocks_too_long" else None
+        if halves is not None:
+            log.warning("slack: %s refused with msg_blocks_too_long; posting it as two messages", where)
+            payloads[index : index + 1] = halves
+            if on_split is not None:
+                on_split(tuple(payloads))  # committed before a part is posted: progress stays exact
+            continue
         if not answer.ok:
             raise _refused(answer, index, len(payloads), stamps, already_sent, max_wait, names)
         stamps.append(answer.ts)
         if on_accepted is not None:
             on_accepted(index + 1, answer.ts)
+        index += 1
     extra = {"messages": str(len(payloads) - already_sent), "channel": channel}
     return Receipt("slack", digest_key, clock.now(), detail=",".join(s for s in stamps if s), extra=extra)
 
 
 Poster = Callable[[dict[str, Any]], _Answer]
+
+
+def halve(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`payload` as two payloads of its blocks, in order, cut nearest the middle where the block
+    before the cut is neither the digest's header nor a profile's heading (which stay with what
+    follows them); None when it has fewer than two blocks (nothing left to split)."""
+    blocks = list(payload.get("blocks") or [])
+    if len(blocks) < 2:
+        return None
+    cuts = [n for n in range(1, len(blocks)) if not _leads(blocks[n - 1])] or list(range(1, len(blocks)))
+    cut = min(cuts, key=lambda n: abs(2 * n - len(blocks)))
+    return [{**payload, "blocks": blocks[:cut]}, {**payload, "blocks": blocks[cut:]}]
+
+
+def _leads(block: dict[str, Any]) -> bool:
+    """Whether `block` heads what follows it: the header, or a profile heading (a rich_text
+    starting with bold text, where a paper starts with its rank)."""
+    if block.get("type") == "header":
+        return True
+    if block.get("type") != "rich_text":
+        return False
+    first = (block.get("elements") or [{}])[0].get("elements") or [{}]
+    return first[0].get("type") == "text" and bool(first[0].get("style", {}).get("bold"))
 
 
 def variable(name: str, key: str) -> str:

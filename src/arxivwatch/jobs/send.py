@@ -13,14 +13,16 @@ become offered on its channel, in one transaction, only once the channel accepte
 - Slack: each accepted message is committed (`progress`) before the next is posted; a
   retry resumes at the first message not accepted. A crash between Slack's acceptance
   of one message and that commit posts that one message again: at least once, per message.
+  A message Slack refuses as too long is split in two; the new split is recorded (`resplit`)
+  before either part is posted, so progress counts messages of the list actually posted.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from arxivwatch.config import secret
@@ -174,6 +176,9 @@ def _slack(
         stamps.append(ts)
         store.record_progress(record.key, count, ",".join(s for s in stamps if s))
 
+    def split(payloads: tuple[dict[str, Any], ...]) -> None:
+        store.resplit(record.key, replace(message, slack=payloads).to_json())
+
     started = clock.now()
     try:
         receipt = slack.send(
@@ -187,6 +192,7 @@ def _slack(
             already_sent=record.progress,
             max_wait=budget.seconds,
             on_accepted=accepted,
+            on_split=split,
             token_env=cfg.token_env,
             webhook_url_env=cfg.webhook_url_env,
         )

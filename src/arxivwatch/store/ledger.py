@@ -96,6 +96,12 @@ class LedgerTables(Database):
                 (entries, message, json.dumps([list(i) for i in items]), key),
             )
 
+    def resplit(self, key: str, message: str) -> None:
+        """Replace a pending digest's frozen `message` (JSON text) by the same content in more
+        Slack messages (a refused message split further); its progress is left as it is."""
+        with self._tx() as db:
+            db.execute("UPDATE digests SET message = ? WHERE key = ? AND status = 'pending'", (message, key))
+
     def record_progress(self, key: str, progress: int, detail: str) -> None:
         """Commit that the first `progress` messages of a digest were accepted (Slack)."""
         with self._tx() as db:
