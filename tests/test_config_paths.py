@@ -163,3 +163,35 @@ def test_a_digest_folder_that_became_a_file_names_it(tmp_path: Path) -> None:
         f"file: cannot write the digest: the folder {folder} is a file, not a folder; "
         f"move or rename the file {folder}, or set [digest] folder to another folder"
     )
+
+
+_DB = '[storage]\npath = "inplace"\n'
+_MODEL = '[storage]\npath = "data/arxivwatch.db"\n[training]\nmodel = "inplace"\n'
+_LIST = '[storage]\npath = "data/arxivwatch.db"\n[training]\nlists = ["inplace"]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "command"),
+    [(_DB, "[storage] path", c) for c in ("status", "poll", "digest", "train", "prune")]
+    + [(_MODEL, "[training] model", c) for c in ("status", "poll", "digest", "train", "prune")]
+    + [(_LIST, "[training] lists", c) for c in ("status", "train")],
+)
+def test_a_folder_where_a_file_belongs_is_the_same_line_for_every_command(
+    text: str, label: str, command: str, tmp_path: Path
+) -> None:
+    """The database, model or list path being a folder is one line naming it, exit 2, from every command
+    (not "no database yet", "the model file is damaged", nor a train that fetches first and fails later)."""
+    cfg = _write(tmp_path, text)
+    (tmp_path / "inplace").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "arxivwatch", command, "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    folder = tmp_path / "inplace"
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: {cfg}: {label} {folder} is a folder, not a file; "
+        f"move the folder away, or set {label} to a file's path\n"
+    )

@@ -9,7 +9,8 @@ channels that create folders later (the file channel) use `file_in_the_way` to s
 when the file appeared after loading.
 
 Missing folders are fine (they are created when first needed); only an existing non-folder
-on the way is refused.
+on the way is refused, and a folder standing where a file belongs (the database, the model,
+a curated list), so that every command says so, not only the one that opens that file.
 """
 
 from __future__ import annotations
@@ -48,13 +49,19 @@ def not_a_folder(label: str, path: Path, blocker: Path) -> str:
 
 
 def check_paths(src: str, entries: Iterable[tuple[str, str, Path, bool]]) -> None:
-    """Raise ConfigError for the first `(label, key, path, folder)` entry with a file in the way.
+    """Raise ConfigError for the first `(label, key, path, folder)` entry with a file in the way,
+    or, for a file's path (`folder` False), with a folder standing at the path itself.
 
     `label` names the path in the line ("[digest] folder", "the list cache"), `key` the key
     that sets it ("[storage] path"), `folder` whether `path` itself is a folder. The line
     starts with `src` (the configuration file) and the hint says what to do.
     """
     for label, key, path, folder in entries:
+        if not folder and os.path.isdir(path):  # noqa: PTH112 (as above)
+            raise ConfigError(
+                f"{src}: {label} {path} is a folder, not a file",
+                hint=f"move the folder away, or set {key} to a file's path",
+            )
         blocker = file_in_the_way(path, folder=folder)
         if blocker is not None:
             raise ConfigError(
