@@ -411,3 +411,22 @@ def test_a_blank_or_huge_profile_title_still_posts_and_reads_right(
     else:
         assert shown_text(heading) == "seg (1 paper)"
         assert badges == "also matches: other 0.60"
+
+
+def test_a_halved_message_keeps_headings_and_dividers_with_the_paper_after_them() -> None:
+    """slack.halve cuts a rendered message between papers only: no part ends with the header, a divider
+    or a profile heading, and the parts hold the same blocks in order."""
+    for payload in render(big_digest(30)).slack:
+        parts = slack.halve(dict(payload))
+        assert parts is not None and len(parts) == 2
+        assert [b for p in parts for b in p["blocks"]] == payload["blocks"]
+        for part in parts[:1]:  # the second part ends where the message did
+            last = part["blocks"][-1]
+            assert last["type"] == "rich_text", last
+            first = last["elements"][0]["elements"][0]
+            assert not first.get("style", {}).get("bold"), "a profile heading ends a part"
+    blocks = render(big_digest(30)).slack[0]["blocks"]
+    heading, first_paper, divider = blocks[3], blocks[4], blocks[2]
+    parts = slack.halve({"text": "t", "blocks": [first_paper, divider, heading, first_paper]})
+    assert parts is not None and [len(p["blocks"]) for p in parts] == [1, 3]
+    assert slack.halve({"text": "t", "blocks": [{"type": "divider"}]}) is None

@@ -107,3 +107,28 @@ def test_malformed_webhook_url_is_one_line_naming_the_variable(
     assert "Traceback" not in result.stderr
     assert "the Slack webhook URL in $DIGEST_WEBHOOK is not an http(s) URL" in result.stderr
     assert "SECRET" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "channel"),
+    [
+        ("slack", "token_env", "xoxb-SECRET-pasted-token-77", "slack"),
+        ("slack", "webhook_url_env", "https://hooks.slack.com/services/T0/B0/SECRETpasted", "slack"),
+        ("email", "password_env", "SECRET pasted password!", "email"),
+        ("slack", "token_env", "SLACK_TOKEN\\nSECRET-second-line", "slack"),
+    ],
+)
+def test_a_secret_pasted_where_its_variable_name_belongs_is_never_shown(
+    section: str, key: str, value: str, channel: str, trained_config: Callable[[str], Path]
+) -> None:
+    """A `*_env` key holding no variable name (often the secret itself, pasted there) is refused naming the
+    key, exit 2, without the value even at --debug: never a hint like "check the bot token in $xoxb-..."."""
+    extra = f'[{section}]\nenabled = true\n{key} = "{value}"\n'
+    if section == "slack":
+        extra += 'channel = "#digest"\n'
+    else:
+        extra += 'host = "127.0.0.1"\nport = 9\nsender = "a@example.org"\nrecipients = ["b@example.org"]\n'
+    result = _run({}, "--debug", channel, trained_config(extra))
+    assert result.returncode == 2
+    assert "SECRET" not in result.stdout + result.stderr
+    assert f"[{section}] {key} must be the NAME of an environment variable" in result.stderr

@@ -129,8 +129,8 @@ Poster = Callable[[dict[str, Any]], _Answer]
 
 def halve(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
     """`payload` as two payloads of its blocks, in order, cut nearest the middle where the block
-    before the cut is neither the digest's header nor a profile's heading (which stay with what
-    follows them); None when it has fewer than two blocks (nothing left to split)."""
+    before the cut is not the digest's header, a divider or a profile's heading (which stay with
+    what follows them); None when it has fewer than two blocks (nothing left to split)."""
     blocks = list(payload.get("blocks") or [])
     if len(blocks) < 2:
         return None
@@ -140,9 +140,9 @@ def halve(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def _leads(block: dict[str, Any]) -> bool:
-    """Whether `block` heads what follows it: the header, or a profile heading (a rich_text
-    starting with bold text, where a paper starts with its rank)."""
-    if block.get("type") == "header":
+    """Whether `block` heads what follows it: the header, a divider, or a profile heading (a
+    rich_text starting with bold text, where a paper starts with its rank)."""
+    if block.get("type") in ("header", "divider"):
         return True
     if block.get("type") != "rich_text":
         return False
