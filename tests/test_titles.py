@@ -172,3 +172,29 @@ def test_tex_that_converts_to_nothing_keeps_its_text(tex: str) -> None:
 def test_tex_in_the_middle_of_a_title_never_vanishes(tex: str, text: str) -> None:
     """Nothing a reader needs is dropped: \\verb's text, commands read as nothing, stray braces."""
     assert unicode_text(tex) == text
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("Ratio \\frac x", "Ratio \\frac x"),
+        ("A \\frac{\\frac{a} b", None),
+        ("$\\frac$ y", None),
+        ("\\includegraphics[width=1em]{logo.png} LogoNet: a detector", "LogoNet: a detector"),
+        ("\\includegraphics{logo.png}", "\\includegraphics{logo.png}"),
+        ("$\\frac12$ of a model", "1/2 of a model"),
+    ],
+)
+def test_tex_with_missing_arguments_or_placeholders_reads_without_junk(
+    tex: str, text: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command missing its arguments is shown as written (never "%s/%s"), pylatexenc logs no warning
+    (its "Error in configuration" would reach the user's log), and a graphic is no "< g r a p h i c s >"."""
+    with caplog.at_level("DEBUG", logger="pylatexenc"):
+        shown = unicode_text(tex)
+    assert "%s" not in shown and "< g" not in shown
+    if text is not None:
+        assert shown == text
+    else:  # unbalanced: no exact reading, but every letter of it is still there
+        assert all(word in shown for word in ("a", "y") if word in tex.replace("frac", ""))
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []

@@ -19,7 +19,8 @@ Feeds are not LaTeX documents, so a few readings are ours:
   author's own `\\method`) is shown as written; only what prints nothing in LaTeX too
   (font and size switches, spacing, breaks, `\\label`: INVISIBLE) goes, and a command
   before a braced group it does not take (`\\bm{x}`) reads as the group; an unbalanced `{` or `}`
-  is kept as a character.
+  is kept as a character; a command missing an argument (`\\frac x`) is shown as written, and
+  `\\includegraphics` (a picture, no text) reads as nothing.
 
 Curated lists annotate titles ("MICCAI'19 Best Paper - ...", "(Just notes)", "[website]");
 `clean_title` drops those notes, so "like: <title>" names the paper itself.
@@ -101,6 +102,8 @@ def _converter() -> tuple[Any, Any]:
                 "verb", simplify_repl=lambda n: getattr(n.nodeargd, "verbatim_text", "")
             ),
             latex2text.MacroTextSpec("newline", simplify_repl=" "),
+            # a picture has no text (pylatexenc's placeholder reads "< g r a p h i c s >")
+            latex2text.MacroTextSpec("includegraphics", simplify_repl=lambda n: "", discard=False),
         ]
         + [
             latex2text.MacroTextSpec(name, simplify_repl=shown)
@@ -124,6 +127,15 @@ def _text_class(base: Any) -> Any:
     group it did not take as an argument (`\\bm{x}`: the group is its text)."""
 
     class _Text(base):  # type: ignore[misc]
+        def apply_simplify_repl(self, node: Any, simplify_repl: Any, what: str) -> Any:
+            """A `%s` rule (`\\frac`: "%s/%s") of a command missing an argument is the command as
+            written: pylatexenc would print "%s/%s" and log "Error in configuration"."""
+            if isinstance(simplify_repl, str) and "%" in simplify_repl and len(simplify_repl) > 1:
+                args = node.nodeargd.argnlist if getattr(node, "nodeargd", None) is not None else None
+                if node.isNodeType(_walker().LatexMacroNode) and (not args or None in args):
+                    return str(node.latex_verbatim())
+            return super().apply_simplify_repl(node, simplify_repl, what)
+
         def macro_node_to_text(self, node: Any) -> str:
             text = str(super().macro_node_to_text(node))
             if text or node.macroname in INVISIBLE:
@@ -139,6 +151,12 @@ def _text_class(base: Any) -> Any:
             return text or str(node.latex_verbatim())
 
     return _Text
+
+
+def _walker() -> Any:
+    from pylatexenc import latexwalker
+
+    return latexwalker
 
 
 def _verbatim_arg(node: Any, index: int) -> str:
