@@ -198,3 +198,15 @@ def test_tex_with_missing_arguments_or_placeholders_reads_without_junk(
     else:  # unbalanced: no exact reading, but every letter of it is still there
         assert all(word in shown for word in ("a", "y") if word in tex.replace("frac", ""))
     assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("See \\href{https://x.org/a}{", "See https://x.org/a{"),
+        ("\\href{https://x.org/a}{} tool", "https://x.org/a tool"),
+    ],
+)
+def test_an_href_without_its_text_shows_its_address(tex: str, text: str) -> None:
+    """\\href whose text argument is unclosed or empty reads as its address, not a lone brace or nothing."""
+    assert unicode_text(tex) == text

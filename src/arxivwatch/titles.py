@@ -170,11 +170,13 @@ def _verbatim_arg(node: Any, index: int) -> str:
 
 
 def _href_text(node: Any, l2tobj: Any) -> str:
-    """\\href{url}{text} reads as its text (the address when there is none)."""
+    """\\href{url}{text} reads as its text; as the address when the text is missing, empty or
+    only a stray brace (`\\href{url}{` unclosed: the address, then the brace)."""
     args = node.nodeargd.argnlist if node.nodeargd is not None else []
-    if len(args) > 1 and args[1] is not None:
-        return str(l2tobj.nodelist_to_text([args[1]]))
-    return _verbatim_arg(node, 0)
+    text = str(l2tobj.nodelist_to_text([args[1]])) if len(args) > 1 and args[1] is not None else ""
+    if text.translate(_STAND_INS).strip():
+        return text
+    return _verbatim_arg(node, 0) + text.strip()
 
 
 def _cite_text(node: Any) -> str:
