@@ -195,3 +195,16 @@ def test_a_folder_where_a_file_belongs_is_the_same_line_for_every_command(
         f"Error: {cfg}: {label} {folder} is a folder, not a file; "
         f"move the folder away, or set {label} to a file's path\n"
     )
+
+
+def test_a_broken_symbolic_link_in_the_way_is_called_one(tmp_path: Path) -> None:
+    """A dangling symbolic link where the database's folder belongs is named as a broken link to its
+    target (creating that target is the fix), not as "a file"."""
+    cfg = _write(tmp_path, '[storage]\npath = "link/arxivwatch.db"\n')
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(cfg), env={})
+    assert str(caught.value).startswith(
+        f"{cfg}: [storage] path {tmp_path}/link/arxivwatch.db: {tmp_path}/link is a broken symbolic link "
+        f"(to {tmp_path}/gone), not a folder; "
+    )

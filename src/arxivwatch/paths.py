@@ -42,10 +42,17 @@ def file_in_the_way(path: Path, *, folder: bool) -> Path | None:
 def not_a_folder(label: str, path: Path, blocker: Path) -> str:
     """One line saying `blocker` is a file where `label`'s folder belongs, e.g.
     "[digest] folder /srv/out is a file, not a folder" or
-    "[storage] path /srv/x/arxivwatch.db: /srv/x is a file, not a folder"."""
+    "[storage] path /srv/x/arxivwatch.db: /srv/x is a file, not a folder"; a dangling symbolic
+    link is called "a broken symbolic link (to TARGET)"."""
+    what = "a file"
+    if os.path.islink(blocker) and not os.path.exists(blocker):  # noqa: PTH114, PTH110
+        try:
+            what = f"a broken symbolic link (to {os.readlink(blocker)})"  # noqa: PTH115
+        except OSError:  # removed meanwhile
+            what = "a broken symbolic link"
     if blocker == path:
-        return f"{label} {path} is a file, not a folder"
-    return f"{label} {path}: {blocker} is a file, not a folder"
+        return f"{label} {path} is {what}, not a folder"
+    return f"{label} {path}: {blocker} is {what}, not a folder"
 
 
 def check_paths(src: str, entries: Iterable[tuple[str, str, Path, bool]]) -> None:
