@@ -208,3 +208,16 @@ def test_a_broken_symbolic_link_in_the_way_is_called_one(tmp_path: Path) -> None
         f"{cfg}: [storage] path {tmp_path}/link/arxivwatch.db: {tmp_path}/link is a broken symbolic link "
         f"(to {tmp_path}/gone), not a folder; "
     )
+
+
+def test_slack_with_a_channel_but_an_empty_token_env_names_the_key(tmp_path: Path) -> None:
+    """[slack] token_env = "" with a channel and no webhook names the key, at load (exit 2), instead of
+    a send failing with "no Slack credentials: $ is not set; export the bot token as ,"."""
+    cfg = _write(tmp_path, '[slack]\nenabled = true\nchannel = "#digest"\ntoken_env = ""\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(cfg), env={})
+    assert str(caught.value) == (
+        f"{cfg}: [slack] token_env is empty, so nothing names the bot token's variable; "
+        'set token_env = "SLACK_BOT_TOKEN" (the variable holding the bot token), or webhook_url_env'
+    )
+    assert caught.value.exit_code == 2

@@ -440,6 +440,15 @@ def _validate(config: Config, env: Mapping[str, str]) -> None:
             hint="set channel (with a bot token in token_env) or webhook_url_env, or "
             + _disable(src, "slack", env),
         )
+    if (
+        config.slack.enabled
+        and config.slack.channel
+        and not (config.slack.token_env or config.slack.webhook_url_env)
+    ):
+        raise ConfigError(
+            f"{src}: [slack] token_env is empty, so nothing names the bot token's variable",
+            hint='set token_env = "SLACK_BOT_TOKEN" (the variable holding the bot token), or webhook_url_env',
+        )
     paths.check_paths(src, _configured_paths(config))
     if config.templates_dir is not None and not config.templates_dir.is_dir():
         raise ConfigError(
