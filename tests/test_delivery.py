@@ -511,18 +511,26 @@ def _frozen_blocks(cfg: Config, clock: Clock) -> list[dict[str, object]]:
         return [b for p in Message.from_json(pending.message).slack for b in p["blocks"]]  # type: ignore[attr-defined]
 
 
-def test_a_frozen_slack_digest_refused_as_too_long_is_split_further_and_every_paper_arrives_once(
+def _a_pending_slack_digest(
     make_config: Callable[..., Config], slack: SlackEmulator
-) -> None:
-    """When Slack refuses a recorded digest's message with msg_blocks_too_long (its limit dropped), the
-    sender splits it further instead of failing on every retry: all blocks arrive once, in order."""
+) -> tuple[Config, FakeClock, list[dict[str, object]]]:
+    """(config, clock, its frozen blocks): a 20-paper Slack digest recorded, then left pending by
+    one failed post."""
     cfg = make_config(top_n=20)
     clock = FakeClock(MORNING)
     store_papers(cfg, clock, make_papers(20, D))
     slack.fail("internal_error", times=1)
     with pytest.raises(DeliveryError):
         digest.digest(cfg, channels=["slack"], clock=clock)
-    frozen = _frozen_blocks(cfg, clock)
+    return cfg, clock, _frozen_blocks(cfg, clock)
+
+
+def test_a_frozen_slack_digest_refused_as_too_long_is_split_further_and_every_paper_arrives_once(
+    make_config: Callable[..., Config], slack: SlackEmulator
+) -> None:
+    """When Slack refuses a recorded digest's message with msg_blocks_too_long (its limit dropped), the
+    sender splits it further instead of failing on every retry: all blocks arrive once, in order."""
+    cfg, clock, frozen = _a_pending_slack_digest(make_config, slack)
     slack.limit_blocks(4000)
     (result,) = digest.digest(cfg, channels=["slack"], clock=clock)
     assert (result.status, result.papers) == ("sent", 20)
@@ -537,13 +545,7 @@ def test_a_refused_split_part_leaves_exact_progress_and_the_rerun_posts_each_blo
 ) -> None:
     """A failure after some parts of a further-split message were accepted keeps the digest pending with
     its progress exact; the next run posts only what was not accepted, every block once and in order."""
-    cfg = make_config(top_n=20)
-    clock = FakeClock(MORNING)
-    store_papers(cfg, clock, make_papers(20, D))
-    slack.fail("internal_error", times=1)
-    with pytest.raises(DeliveryError):
-        digest.digest(cfg, channels=["slack"], clock=clock)
-    frozen = _frozen_blocks(cfg, clock)
+    cfg, clock, frozen = _a_pending_slack_digest(make_config, slack)
     slack.limit_blocks(4000)
     slack.fail("internal_error", times=1, after=len(slack.requests) + 3)  # too long, part 1, part 2, fail
     with pytest.raises(DeliveryError, match="internal_error"):
