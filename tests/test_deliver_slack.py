@@ -430,3 +430,13 @@ def test_a_halved_message_keeps_headings_and_dividers_with_the_paper_after_them(
     parts = slack.halve({"text": "t", "blocks": [first_paper, divider, heading, first_paper]})
     assert parts is not None and [len(p["blocks"]) for p in parts] == [1, 3]
     assert slack.halve({"text": "t", "blocks": [{"type": "divider"}]}) is None
+
+
+def test_a_halved_last_message_keeps_the_closing_small_print_with_a_paper() -> None:
+    """slack.halve never leaves the digest's closing divider and small print as a part of their
+    own: the cut before them is skipped, so each part still holds a paper."""
+    blocks = render(big_digest(3)).slack[0]["blocks"]
+    paper_a, paper_b, closing = blocks[-4], blocks[-3], blocks[-2:]
+    assert closing[0]["type"] == "divider" and closing[1]["type"] == "context"
+    parts = slack.halve({"text": "t", "blocks": [paper_a, paper_b, *closing]})
+    assert parts is not None and [p["blocks"] for p in parts] == [[paper_a], [paper_b, *closing]]

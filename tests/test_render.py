@@ -537,3 +537,19 @@ def test_invisible_format_characters_are_dropped_not_spaced() -> None:
         assert "Segmentation of cells exe.fdp now" in shown, name
         assert "Mohammad\u200cReza Ahmadi" in shown, name
         assert "\u202e" not in shown and "\u00ad" not in shown, name
+
+
+@pytest.mark.parametrize("letter", ["x", "\U0001d538"])
+def test_no_slack_message_is_the_footer_alone(letter: str) -> None:
+    """Whatever the digest's size, every Slack message holds a paper: the closing small print
+    goes with the last paper (it was once posted alone as "(2/2)" when the papers filled the budget)."""
+    footer = shown_text(slackblocks.small_print(render.FOOTER))  # type: ignore[arg-type]
+    for n in range(1, 41):
+        for built in (big_digest(n), maximal_digest(n, letter)):
+            payloads = render.slack_payloads(built)
+            blocks = [p["blocks"] for p in payloads]
+            assert all(slackblocks.size(m) <= slackblocks.MAX_MESSAGE_BYTES for m in blocks)  # type: ignore[arg-type]
+            assert all(any(shown_text(b).endswith("abs · pdf") for b in m) for m in blocks), n  # type: ignore[attr-defined]
+            last = blocks[-1]
+            assert [shown_text(b) for b in last[-2:]] == ["", footer]  # type: ignore[index]
+            assert shown_text(last[-3]).endswith("abs · pdf")  # type: ignore[index]

@@ -359,7 +359,8 @@ def slack_payloads(digest: Digest, sections: Sequence[Any] | None = None) -> tup
     """chat.postMessage payloads (no channel), each with a fallback text: at most 50 blocks and
     slackblocks.MAX_MESSAGE_BYTES of blocks each (slackblocks.split).
 
-    A profile's heading stays in the same message as its first paper; a paper is never split.
+    A profile's heading stays in the same message as its first paper, the closing small print
+    with the last paper; a paper is never split.
     `sections` are the rendered sections of _context(digest) when the caller has them already.
     """
     chunks = slackblocks.split(
@@ -388,5 +389,5 @@ def _slack_units(digest: Digest, sections: Sequence[Any]) -> list[list[dict[str,
         first, *rest = (slackblocks.paper(item) for item in section.items)
         units.append([slackblocks.divider(), heading_block, first])
         units.extend([block] for block in rest)
-    units.append([slackblocks.divider(), slackblocks.small_print(FOOTER)])
+    units[-1] = [*units[-1], slackblocks.divider(), slackblocks.small_print(FOOTER)]  # never alone
     return units

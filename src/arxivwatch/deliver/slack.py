@@ -130,13 +130,21 @@ Poster = Callable[[dict[str, Any]], _Answer]
 def halve(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
     """`payload` as two payloads of its blocks, in order, cut nearest the middle where the block
     before the cut is not the digest's header, a divider or a profile's heading (which stay with
-    what follows them); None when it has fewer than two blocks (nothing left to split)."""
+    what follows them) and the cut does not leave the closing divider and small print alone;
+    None when it has fewer than two blocks (nothing left to split)."""
     blocks = list(payload.get("blocks") or [])
     if len(blocks) < 2:
         return None
-    cuts = [n for n in range(1, len(blocks)) if not _leads(blocks[n - 1])] or list(range(1, len(blocks)))
+    closing = len(blocks) - 2 if _closes(blocks) else None  # the digest's divider and small print
+    cuts = [n for n in range(1, len(blocks)) if not _leads(blocks[n - 1]) and n != closing]
+    cuts = cuts or list(range(1, len(blocks)))
     cut = min(cuts, key=lambda n: abs(2 * n - len(blocks)))
     return [{**payload, "blocks": blocks[:cut]}, {**payload, "blocks": blocks[cut:]}]
+
+
+def _closes(blocks: list[dict[str, Any]]) -> bool:
+    """Whether `blocks` end with the digest's closing divider and small print (a context block)."""
+    return len(blocks) >= 3 and blocks[-2].get("type") == "divider" and blocks[-1].get("type") == "context"
 
 
 def _leads(block: dict[str, Any]) -> bool:
