@@ -84,7 +84,7 @@ def test_a_cache_that_cannot_be_written_is_a_warning_not_a_failure(
     warning naming the cache path, instead of failing the training."""
     url = _url(server, "README.md")
     first = lists.load(url, cache_dir=tmp_path)
-    cached = next((tmp_path / "lists").glob("*.md"))
+    cached = next(tmp_path.glob("*.md"))
     cached.unlink()
     cached.mkdir()  # a folder where the cache file goes: the write fails whoever runs the test
     (cached.with_suffix(".json")).unlink()
@@ -93,6 +93,16 @@ def test_a_cache_that_cannot_be_written_is_a_warning_not_a_failure(
     assert again.warning is not None
     assert again.warning.startswith(f"{url}: could not cache it at {cached} (")
     assert again.warning.endswith("check that the cache folder is writable")
+
+
+def test_a_fetched_list_is_cached_in_the_folder_given_not_a_subfolder(
+    server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """The cache files go straight into `cache_dir` (the configuration's list cache, which it
+    checks), not into a `lists` folder under it (once data/lists/lists/...)."""
+    cache = tmp_path / "data" / "lists"
+    lists.load(_url(server, "README.md"), cache_dir=cache)
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".md"]
 
 
 def test_unreachable_url_falls_back_to_bundled_snapshot(tmp_path: Path) -> None:

@@ -59,7 +59,11 @@ def load(
     offline: bool = False,
     client: httpx.Client | None = None,
 ) -> LoadedList:
-    """The list at `path_or_url`: a file read, or a URL fetched (cached, with fallbacks)."""
+    """The list at `path_or_url`: a file read, or a URL fetched (cached, with fallbacks).
+
+    A fetched list is cached directly in `cache_dir` (Config.lists_cache, the folder the
+    configuration checks), as `<key>.md` with its validators in `<key>.json`.
+    """
     if not is_url(path_or_url):
         return _read_file(Path(path_or_url).expanduser())
     url = raw_url(path_or_url)
@@ -189,8 +193,7 @@ def _fallback(
 
 def _cache_paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
     key = hashlib.sha256(url.encode()).hexdigest()[:24]
-    folder = cache_dir / "lists"
-    return folder / f"{key}.md", folder / f"{key}.json"
+    return cache_dir / f"{key}.md", cache_dir / f"{key}.json"
 
 
 def _read_meta(path: Path) -> dict[str, str]:
