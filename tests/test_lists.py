@@ -144,6 +144,23 @@ def test_offline_uses_cache_without_network(server: ThreadingHTTPServer, tmp_pat
     assert loaded.origin == "cache" and loaded.text == BODY and len(_Handler.seen) == count
 
 
+def test_offline_without_a_cache_says_it_did_not_fetch_not_that_it_failed(tmp_path: Path) -> None:
+    """With --offline and no cached copy, the bundled namesake is used with a warning saying the
+    list was not fetched because of --offline (not "could not fetch"); with no namesake, ListError."""
+    url = "http://127.0.0.1:9/lists/wtf-is-deep-learning.md"
+    loaded = lists.load(url, cache_dir=tmp_path, offline=True)
+    assert loaded.origin == "bundled"
+    assert (
+        loaded.warning
+        == f"not fetching {url} (--offline); using the bundled snapshot wtf-is-deep-learning.md"
+    )
+    with pytest.raises(ListError) as caught:
+        lists.load("http://127.0.0.1:9/other.md", cache_dir=tmp_path, offline=True)
+    assert str(caught.value).startswith(
+        "not fetching curated list http://127.0.0.1:9/other.md (--offline) and"
+    )
+
+
 def test_missing_file_is_a_list_error_with_fix(tmp_path: Path) -> None:
     """A missing local file raises ListError that says how to fix it."""
     with pytest.raises(ListError) as caught:

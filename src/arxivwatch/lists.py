@@ -182,12 +182,22 @@ def _fallback(
     bundled = next((path for path in BUNDLED if path.name == name), None)
     if bundled is not None:
         text = bundled.read_text(encoding="utf-8")
-        warning = f"could not fetch {source} ({reason}); using the bundled snapshot {name}"
+        warning = f"{_unfetched(source, reason)}; using the bundled snapshot {name}"
         return LoadedList(source, text, _digest(text), "bundled", warning)
     error = ListUnreachable if transient else ListError
     raise error(
-        f"could not fetch curated list {source} ({reason}) and no copy is cached",
+        f"{_unfetched(f'curated list {source}', reason)} and no copy is cached",
         hint="check the URL and the network, or give a local file with --list PATH",
+    )
+
+
+def _unfetched(source: str, reason: str) -> str:
+    """Why `source` was not fetched: "not fetching X (--offline)" when offline by choice,
+    "could not fetch X (REASON)" when a fetch failed."""
+    return (
+        f"not fetching {source} (--offline)"
+        if reason == "offline"
+        else f"could not fetch {source} ({reason})"
     )
 
 
