@@ -45,7 +45,7 @@ HINTS = {
     "document, reported near 13,200 characters); arxivwatch splits a refused message down to single "
     "blocks, and Slack refused one block alone: please report this",
     "invalid_token": "check the webhook URL in {webhook}",
-    "no_service": "the webhook was removed; create a new one",
+    "no_service": "the webhook in {webhook} was removed; create a new one and put its URL there",
 }
 
 
