@@ -144,6 +144,26 @@ def test_offline_uses_cache_without_network(server: ThreadingHTTPServer, tmp_pat
     assert loaded.origin == "cache" and loaded.text == BODY and len(_Handler.seen) == count
 
 
+def test_a_copy_cached_by_an_earlier_version_is_still_used_offline(
+    server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """A list cached where earlier versions put it (cache_dir/lists/) is moved to the cache folder
+    and read offline, so upgrading does not lose the offline copy."""
+    url = _url(server, "README.md")
+    lists.load(url, cache_dir=tmp_path)
+    old = tmp_path / "lists"
+    old.mkdir()
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert len(names) == 2  # the text and its validators
+    for name in names:
+        (tmp_path / name).replace(old / name)
+    count = len(_Handler.seen)
+    loaded = lists.load(url, cache_dir=tmp_path, offline=True)
+    assert (loaded.origin, loaded.text, len(_Handler.seen)) == ("cache", BODY, count)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == names
+    assert list(old.iterdir()) == []
+
+
 def test_offline_without_a_cache_says_it_did_not_fetch_not_that_it_failed(tmp_path: Path) -> None:
     """With --offline and no cached copy, the bundled namesake is used with a warning saying the
     list was not fetched because of --offline (not "could not fetch"); with no namesake, ListError."""

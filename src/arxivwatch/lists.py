@@ -9,6 +9,7 @@ reads a curated list from the disk or the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -202,8 +203,20 @@ def _unfetched(source: str, reason: str) -> str:
 
 
 def _cache_paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
+    """The cached text and validators of `url` in `cache_dir`.
+
+    Earlier versions cached in `cache_dir/lists/`: a copy found only there is moved here first,
+    so an upgrade keeps the offline copy (if it cannot be moved, it is fetched again).
+    """
     key = hashlib.sha256(url.encode()).hexdigest()[:24]
-    return cache_dir / f"{key}.md", cache_dir / f"{key}.json"
+    text, meta = cache_dir / f"{key}.md", cache_dir / f"{key}.json"
+    old = cache_dir / "lists"
+    if not text.exists() and (old / text.name).is_file():
+        with contextlib.suppress(OSError):
+            (old / text.name).replace(text)
+            if (old / meta.name).is_file():
+                (old / meta.name).replace(meta)
+    return text, meta
 
 
 def _read_meta(path: Path) -> dict[str, str]:
