@@ -233,6 +233,15 @@ def test_reasons_are_never_generic_words(
     assert all(t.lower() in seeds or idf[t] >= score.MIN_REASON_IDF for t in terms)
 
 
+def test_names_of_tex_commands_are_never_reasons() -> None:
+    """A term holding a TeX command's name ("textbf", "mathcal segmentation") cannot be a reason,
+    while a distinctive word beside it, and a command that is also an English word ("label"), can."""
+    terms = ["textbf", "segmentation", "textbf segmentation", "mathcal", "label", "pseudo label"]
+    features = model.TfidfFeatures(terms, np.full(len(terms), 5.0), [])
+    _, names = score._names(features)
+    assert score._explaining_columns(features, names).tolist() == [0.0, 1.0, 0.0, 0.0, 1.0, 1.0]
+
+
 def test_a_word_is_not_repeated_beside_its_phrase(background_results: list[dict[str, score.Score]]) -> None:
     """ "active learning" and "active" are never reasons of one paper together."""
     for result in background_results:

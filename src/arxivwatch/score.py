@@ -6,10 +6,11 @@ nearest curated entry of that profile ("like: <title>", the entry's clean title)
 
 Only terms that explain are reasons: seed phrases, and terms that are distinctive (idf
 at least MIN_REASON_IDF: in fewer than about one training text in seven), not generic
-words of scientific writing (GENERIC: "learning", "net", "self", "highlight", ...), and
-that weigh at least REASON_SHARE of the paper's strongest term. A word is not repeated
-beside a phrase that holds it ("active learning", not also "active"). An entry is "like"
-the paper only when their similarity reaches MIN_LIKE.
+words of scientific writing (GENERIC: "learning", "net", "self", "highlight", ...) nor
+names of TeX commands (TEX_COMMANDS: "textbf", "mathcal", ...), and that weigh at least
+REASON_SHARE of the paper's strongest term. A word is not repeated beside a phrase that
+holds it ("active learning", not also "active"). An entry is "like" the paper only when
+their similarity reaches MIN_LIKE.
 
 Tokenizing is nearly all the cost, and it is pure Python, so large batches are split
 across worker processes (one per core, at most two by default) that hold their own
@@ -324,12 +325,30 @@ def _explaining_columns(features: FeatureSource, names: np.ndarray) -> np.ndarra
     `names` holds the columns' names (object array); seed-phrase columns (past the idf) always explain.
     """
     generic = _generic_terms()
-    explains = np.fromiter((name not in generic for name in names[: features.size]), dtype=bool)
+    explains = np.fromiter(
+        (
+            name not in generic and TEX_COMMANDS.isdisjoint(str(name).split())
+            for name in names[: features.size]
+        ),
+        dtype=bool,
+    )
     idf = getattr(features, "idf", None)
     if idf is not None:
         explains[: len(idf)] &= np.asarray(idf) >= MIN_REASON_IDF
         explains[len(idf) :] = True
     return explains.astype(np.float64)
+
+
+# Names of TeX commands: a feed's raw TeX ("\\textbf{U-Net}", "$\\mathcal{O}(n)$") makes words
+# of them, which say nothing of why a paper fits; no term holding one is a reason. (Commands that are also
+# English words, such as \\label or \\input, stay reasons: "label" is a semi-supervised word.)
+TEX_COMMANDS = frozenset(
+    """
+    textbf textit texttt textrm textsc emph mathrm mathcal mathbf mathbb mathit mathsf mathscr
+    boldsymbol frac sqrt href cite citep citet eqref includegraphics mbox hbox vspace hspace newline
+    cdot ldots operatorname leq geq infty
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
 
 
 @lru_cache(maxsize=1)
