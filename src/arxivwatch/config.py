@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arxivwatch import limits, paths
 from arxivwatch.errors import ConfigError
+from arxivwatch.lists import is_url
 
 ENV_FILE = "ARXIVWATCH_CONFIG"
 LOCAL_FILE = "arxivwatch.toml"
@@ -475,8 +476,8 @@ def _configured_paths(config: Config) -> list[tuple[str, str, Path, bool]]:
         folder = config._resolve(config.training.profiles)
         entries.append(("[training] profiles", "[training] profiles", folder, True))
     sources = config.list_sources
-    entries += [("[training] lists", "[training] lists", Path(s), False) for s in sources if "://" not in s]
-    if any("://" in s for s in sources):  # a list fetched from a URL is cached there
+    entries += [("[training] lists", "[training] lists", Path(s), False) for s in sources if not is_url(s)]
+    if any(map(is_url, sources)):  # a list fetched from a URL is cached there
         entries.append(("the list cache", "[storage] path", config.lists_cache, True))
     return entries
 
