@@ -39,7 +39,7 @@ from arxivwatch.models import (
     abs_link,
     pdf_link,
 )
-from arxivwatch.titles import unicode_text, visible
+from arxivwatch.titles import cut, unicode_text, visible
 
 if TYPE_CHECKING:
     import jinja2
@@ -180,7 +180,7 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -
     paper = item.paper
     return ItemView(
         rank=rank,
-        title=_cut(clean(unicode_text(paper.title)), MAX_TITLE),
+        title=cut(clean(unicode_text(paper.title)), MAX_TITLE),
         # built from the id, whatever the stored row says: links never come from a feed
         abs_url=safe_url(abs_link(paper.id), ARXIV_ABS),
         pdf_url=safe_url(pdf_link(paper.id, paper.version), ARXIV_PDF),
@@ -188,7 +188,7 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -
         categories=", ".join(clean(c) for c in paper.categories),
         score=f"{item.score:.2f}",
         badges=tuple(f"{titles.get(name) or clean(name)} {value:.2f}" for name, value in item.also),
-        reasons=_cut(format_reasons(item.reasons), MAX_REASONS),
+        reasons=cut(format_reasons(item.reasons), MAX_REASONS),
         lead=lead(paper.abstract),
         updated=item.updated,
         late=late_note(item, year),
@@ -198,7 +198,7 @@ def _item_view(rank: int, item: DigestItem, titles: dict[str, str], year: int) -
 def profile_title(profile: Profile) -> str:
     """The profile's title as a heading or badge shows it: cleaned, cut to MAX_TITLE characters,
     and its name when the title is blank (a Slack text element must not be empty)."""
-    return _cut(clean(profile.title), MAX_TITLE) or profile.name
+    return cut(clean(profile.title), MAX_TITLE) or profile.name
 
 
 def late_note(item: DigestItem, year: int) -> str:
@@ -348,11 +348,6 @@ def markdown_escape(text: object) -> str:
     leading `#`, `-`, `+`, `=` or "1." that would make a heading or a list at a line's start."""
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(str(text)))
     return _MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"\\{m[3]}", escaped)
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` shortened to at most `limit` characters, marked with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def slack_payloads(digest: Digest, sections: Sequence[Any] | None = None) -> tuple[dict[str, object], ...]:

@@ -26,6 +26,8 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from arxivwatch.titles import cut
+
 if TYPE_CHECKING:
     from arxivwatch.render import ItemView
 
@@ -42,7 +44,7 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # compact; 
 
 def header(text: str) -> Block:
     """A header block of plain text (cut to MAX_HEADER characters)."""
-    return {"type": "header", "text": {"type": "plain_text", "text": _cut(text, MAX_HEADER), "emoji": False}}
+    return {"type": "header", "text": {"type": "plain_text", "text": cut(text, MAX_HEADER), "emoji": False}}
 
 
 def divider() -> Block:
@@ -52,12 +54,12 @@ def divider() -> Block:
 
 def note(text: str) -> Block:
     """A section block of our own sentence `text`, escaped for mrkdwn."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn_escape(text), MAX_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(mrkdwn_escape(text), MAX_TEXT)}}
 
 
 def small_print(text: str) -> Block:
     """A context block (small grey text) of our own sentence `text`, escaped for mrkdwn."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(mrkdwn_escape(text), MAX_TEXT)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(mrkdwn_escape(text), MAX_TEXT)}]}
 
 
 def profile_heading(title: str, count: str) -> Block:
@@ -76,9 +78,9 @@ def paper(item: ItemView) -> Block:
             elements += [_text("  "), _text(flag, italic=True)]
     meta = " · ".join(x for x in (item.authors, item.categories) if x)
     if meta:
-        elements.append(_text("\n" + _cut(meta, MAX_META)))
+        elements.append(_text("\n" + cut(meta, MAX_META)))
     if item.badges:
-        elements.append(_text("\nalso matches: " + _cut(", ".join(item.badges), MAX_BADGES)))
+        elements.append(_text("\nalso matches: " + cut(", ".join(item.badges), MAX_BADGES)))
     if item.reasons:
         elements += [_text("\n"), _text("why:", italic=True), _text(" " + item.reasons)]
     elements += [_text("\n"), _link(item.abs_url, "abs"), _text(" · "), _link(item.pdf_url, "pdf")]
@@ -137,7 +139,3 @@ def _link(url: str, text: str, *, bold: bool = False) -> Block:
     if bold:
         element["style"] = {"bold": True}
     return element
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -294,3 +294,8 @@ def visible(text: str) -> str:
     BOM) dropped, except the joiners ZWNJ and ZWJ; whitespace is not collapsed."""
     # str.isprintable and str.translate run in C: most texts take the first, none a Python loop.
     return text if text.isprintable() else text.translate(_VISIBLE)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` characters, marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
