@@ -86,7 +86,7 @@ def collect(config: Config, clock: Clock | None = None) -> dict[str, Any]:
     # the newest announcement a feed poll stored: a later poll answered 304 names none itself
     report["latest_announcement"] = announcement[0].isoformat() if announcement else None
     report["model"] = _model(config)
-    report["next_runs"] = {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")}
+    report["next_runs"] = _next_runs(config, now)
     problem = (
         check_problem(
             config, last_at=last.at if last else None, outcome=last.outcome if last else None, now=now
@@ -114,7 +114,7 @@ def _without_database(config: Config, now: datetime, *, exists: bool, problem: s
         "heartbeats": {},
         "latest_announcement": None,
         "model": _model(config),
-        "next_runs": {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")},
+        "next_runs": _next_runs(config, now),
         "healthy": False,
         "problem": problem,
     }
@@ -197,6 +197,11 @@ def _model(config: Config) -> dict[str, Any]:
     except ModelError as e:
         return {"path": str(config.model_path), "error": str(e)}
     return {"path": str(config.model_path), **describe(model)}
+
+
+def _next_runs(config: Config, now: datetime) -> dict[str, str]:
+    """The next poll's and digest's times (ISO), `now` for a job with none."""
+    return {job: (_next(config, job, now) or now).isoformat() for job in ("poll", "digest")}
 
 
 def _next(config: Config, job: str, now: datetime) -> datetime | None:
